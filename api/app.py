@@ -1,0 +1,96 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from api.auth.issuer import BuiltinIssuer
+from api.auth.middleware import BearerAuthMiddleware
+from api.auth.tokens import IssuerPolicy, TokenVerifier
+from api.graphql.endpoint import GraphQLConfig, graphql_endpoint
+from api.graphql.schema import schema
+from api.settings import SIGNING_ALGORITHMS, Settings
+
+
+def build_verifier(settings: Settings, issuer: BuiltinIssuer | None) -> TokenVerifier:
+    policies = {
+        t.issuer: IssuerPolicy(
+            issuer=t.issuer,
+            audience=t.audience,
+            algorithms=tuple(t.algorithms),
+            jwks_uri=str(t.jwks_uri) if t.jwks_uri else None,
+        )
+        for t in settings.trusted_issuers
+    }
+    if issuer is not None:
+        policies[issuer.issuer] = IssuerPolicy(
+            issuer=issuer.issuer,
+            audience=issuer.audience,
+            algorithms=("RS256",),
+            local_keys=issuer.key_set(),
+        )
+    assert all(set(p.algorithms) <= set(SIGNING_ALGORITHMS) for p in policies.values())
+    return TokenVerifier(
+        policies, cache_seconds=settings.jwks_cache_seconds, leeway=settings.clock_skew_seconds
+    )
+
+
+def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Starlette:
+    issuer = (
+        BuiltinIssuer.from_data_dir(
+            settings.data_dir, issuer=settings.issuer_url, audience=settings.token_audience
+        )
+        if settings.builtin_issuer
+        else None
+    )
+    verifier = build_verifier(settings, issuer)
+
+    async def jwks(_request: Request) -> Response:
+        return JSONResponse(issuer.public_jwks() if issuer else {"keys": []})
+
+    async def openid_configuration(_request: Request) -> Response:
+        if issuer is None:
+            return JSONResponse({"msg": "no built-in issuer", "status_code": 404}, 404)
+        return JSONResponse(issuer.discovery_document())
+
+    async def health(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def home(_request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await verifier.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+            Route("/.well-known/jwks.json", jwks),
+            Route("/.well-known/openid-configuration", openid_configuration),
+            Route("/healthz", health),
+        ],
+        middleware=[Middleware(BearerAuthMiddleware, verifier=verifier)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.issuer = issuer
+    app.state.sessions = sessions
+    app.state.graphql = GraphQLConfig(
+        schema=schema.graphql_schema,
+        sessions=sessions,
+        base_url=settings.base_url,
+        max_depth=settings.graphql_max_depth,
+        max_complexity=settings.graphql_max_complexity,
+    )
+    return app

@@ -1,0 +1,1 @@
+"""Authentication: the built-in token issuer and strict verification of bearer tokens."""

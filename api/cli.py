@@ -1,0 +1,175 @@
+"""The ``atrium`` command: serve, demo, ingest, token, db."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from api.settings import Settings
+
+console = Console(stderr=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    handler = args.handler
+    result: int = handler(settings, args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="atrium", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    _server_options(serve)
+    serve.set_defaults(handler=_serve)
+
+    demo = commands.add_parser("demo", help="generate a realistic demo catalog, then serve it")
+    demo.add_argument("--datasets", type=int, default=200, help="datasets to generate")
+    demo.add_argument("--files-per-dataset", type=int, default=50, help="files per dataset")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
+    demo.add_argument("--no-serve", action="store_true", help="load the catalog and exit")
+    _server_options(demo)
+    demo.set_defaults(handler=_demo)
+
+    ingest = commands.add_parser("ingest", help="load datasets and files from a file")
+    ingest.add_argument("file", type=Path, help="JSON Lines, CSV, or a Gen3 manifest (TSV)")
+    ingest.add_argument(
+        "--format", choices=["jsonl", "csv", "gen3"], help="default: from the file extension"
+    )
+    ingest.add_argument("--dataset", help="accession that receives the files of a Gen3 manifest")
+    ingest.add_argument(
+        "--gen3-ids", choices=["id", "alias"], default="id",
+        help="keep Gen3 GUIDs as DRS ids (default) or as aliases of minted ids",
+    )
+    ingest.set_defaults(handler=_ingest)
+
+    token = commands.add_parser("token", help="mint a token from the built-in issuer")
+    token.add_argument("--sub", required=True, help="subject (user name)")
+    token.add_argument(
+        "--role", action="append", default=[],
+        help="admin, steward:ORG, funder_auditor:ORG, committee_member:DAC, committee_chair:DAC;"
+        " repeatable; the roles are stored in Postgres",
+    )
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.set_defaults(handler=_token)
+
+    db = commands.add_parser("db", help="migrate the database schema")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    up = db_commands.add_parser("upgrade", help="migrate to a revision (default: head)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(handler=_db_upgrade)
+    down = db_commands.add_parser("downgrade", help="migrate back to a revision (e.g. -1, base)")
+    down.add_argument("revision")
+    down.set_defaults(handler=_db_downgrade)
+    return parser
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="bind address (default: ATRIUM_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: ATRIUM_PORT or 8000)")
+    parser.add_argument("--certfile", type=Path, help="TLS certificate (PEM) to serve HTTPS")
+    parser.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
+
+
+def _with_server_options(settings: Settings, args: argparse.Namespace) -> Settings:
+    changes: dict[str, object] = {}
+    if args.host:
+        changes["host"] = args.host
+    if args.port:
+        changes["port"] = args.port
+    if args.certfile and not settings.public_base_url:
+        changes["public_base_url"] = f"https://{args.host or settings.host}:{args.port or settings.port}"
+    return settings.model_copy(update=changes)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from api.server import serve
+
+    settings = _with_server_options(settings, args)
+    return serve(settings, certfile=args.certfile, keyfile=args.keyfile)
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from api.database import open_engine
+    from api.demo import load_demo, print_demo_users
+    from api.server import serve
+
+    settings = _with_server_options(settings, args)
+    with open_engine(settings) as engine:
+        load_demo(
+            engine, settings, datasets=args.datasets, files_per_dataset=args.files_per_dataset,
+            seed=args.seed, console=console,
+        )
+        print_demo_users(engine, settings, console=Console())
+        if args.no_serve:
+            return 0
+        return serve(settings, certfile=args.certfile, keyfile=args.keyfile, engine=engine)
+
+
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from api.database import open_engine
+    from catalog.ingest.runner import IngestFailed, ingest_path
+
+    with open_engine(settings) as engine:
+        try:
+            report = ingest_path(
+                engine, args.file, fmt=args.format, dataset=args.dataset,
+                gen3_ids=args.gen3_ids, console=console,
+            )
+        except IngestFailed as failure:
+            for problem in failure.problems[:200]:
+                console.print(f"[red]{args.file}:{problem.line}: {problem.message}[/red]")
+            if len(failure.problems) > 200:
+                console.print(f"... and {len(failure.problems) - 200} more problems")
+            console.print("[red]Nothing was written.[/red]")
+            return 1
+    console.print(report.summary())
+    return 0
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from api.database import open_engine
+    from api.identity import assign_cli_roles, mint_token
+
+    with open_engine(settings) as engine:
+        try:
+            assign_cli_roles(engine, settings, subject=args.sub, roles=args.role)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/red]")
+            return 2
+    print(mint_token(settings, subject=args.sub, ttl_seconds=args.ttl))
+    return 0
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from api.database import open_engine
+    from catalog import migrate
+
+    with open_engine(settings, prepared=False) as engine:
+        migrate.upgrade(engine, args.revision)
+    console.print(f"database at {args.revision}")
+    return 0
+
+
+def _db_downgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from api.database import open_engine
+    from catalog import migrate
+
+    with open_engine(settings, prepared=False) as engine:
+        migrate.downgrade(engine, args.revision)
+    console.print(f"database at {args.revision}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

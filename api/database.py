@@ -1,0 +1,80 @@
+"""Connecting to Postgres: the configured server, or an embedded one from the ``pgserver``
+package in the data directory when no URL is configured. Either way the schema is migrated and
+the shipped ontology terms are loaded before anything else uses the engine."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.settings import Settings
+from catalog import migrate
+from catalog.db import make_engine
+from catalog.ontology import load_shipped_terms
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    """Start (or join) the embedded Postgres in ``data_dir/postgres`` and stop it on exit.
+
+    pgserver keeps a per-process handle count, so several processes sharing one data directory
+    leave the server running until the last one exits.
+    """
+    os.environ.setdefault("XDG_RUNTIME_DIR", _runtime_dir())
+    import pgserver
+
+    pgdata = (data_dir / "postgres").resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+def _runtime_dir() -> str:
+    """A private runtime directory for pgserver's lock file (platformdirs insists on 0700)."""
+    path = Path("/tmp") / f"atrium-runtime-{os.getuid()}"  # noqa: S108 - private, mode 0700
+    path.mkdir(mode=0o700, exist_ok=True)
+    path.chmod(0o700)
+    return str(path)
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    if settings.database_url is not None:
+        yield settings.database_url.get_secret_value()
+        return
+    with embedded_postgres(settings.data_dir) as url:
+        yield url
+
+
+def prepare(engine: Engine) -> None:
+    """Migrate to head and load the shipped ontology terms."""
+    migrate.upgrade(engine)
+    with Session(engine) as session, session.begin():
+        load_shipped_terms(session)
+
+
+@contextmanager
+def open_engine(settings: Settings, *, pool_size: int = 10, prepared: bool = True) -> Iterator[Engine]:
+    with database_url(settings) as url:
+        engine = make_engine(url, pool_size=pool_size)
+        try:
+            if prepared:
+                prepare(engine)
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

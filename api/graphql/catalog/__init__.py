@@ -1,0 +1,1 @@
+"""Catalog part of the GraphQL schema."""

@@ -1,0 +1,205 @@
+"""Catalog queries. Every dataset read starts from the repository's readable statement."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import graphene
+from api.graphql.catalog.types import (
+    AccessLevel,
+    Committee,
+    Dataset,
+    DatasetStatus,
+    DrsObject,
+    Organization,
+    OrganizationKind,
+    connection,
+    ctx,
+    decode_cursor,
+    encode_cursor,
+)
+from catalog import policies, repository
+from catalog.errors import Invalid
+from catalog.models import DatasetStatus as DatasetStatusModel
+
+MAX_DATASETS_PAGE = 100
+
+
+class DatasetSortField(graphene.Enum):
+    """What to order datasets by; ties are broken by accession."""
+
+    ACCESSION = "ACCESSION"
+    TITLE = "TITLE"
+    UPDATED_AT = "UPDATED_AT"
+    PARTICIPANTS = "PARTICIPANTS"
+
+
+class SortDirection(graphene.Enum):
+    """Ascending or descending."""
+
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+class DatasetOrder(graphene.InputObjectType):
+    """Ordering of a dataset list."""
+
+    field = graphene.Field(DatasetSortField, required=True, description="Sort key.")
+    direction = graphene.Field(SortDirection, default_value="ASC", description="Direction.")
+
+
+class DatasetFilter(graphene.InputObjectType):
+    """Narrows a dataset list; all given conditions must hold."""
+
+    status = graphene.List(
+        graphene.NonNull(DatasetStatus),
+        description="Statuses to include (default: published only).",
+    )
+    access_level = graphene.List(graphene.NonNull(AccessLevel), description="Access levels.")
+    steward = graphene.String(description="Slug of the stewarding organization.")
+    funder = graphene.String(description="Slug of a funder.")
+    disease = graphene.String(description="MONDO CURIE; matches the term and its subtypes.")
+    data_type = graphene.String(description="Data type, e.g. WGS.")
+    file_format = graphene.String(description="File format, e.g. CRAM.")
+    text = graphene.String(description="Case-insensitive substring of the title, or accession.")
+
+
+class DatasetConnection(graphene.relay.Connection):
+    """A page of datasets."""
+
+    class Meta:
+        node = Dataset
+
+    total_count = graphene.Int(required=True, description="Datasets matching the filter.")
+
+    @staticmethod
+    def resolve_total_count(parent: Any, _info: graphene.ResolveInfo) -> int:
+        return int(parent.total_count())
+
+
+class CatalogQuery(graphene.ObjectType):
+    dataset = graphene.Field(
+        Dataset,
+        id=graphene.UUID(description="The dataset's UUID."),
+        accession=graphene.String(description="The dataset's accession, e.g. ATR-DS-000042."),
+        description="One dataset by UUID or accession (exactly one of them); null if unknown"
+        " or not visible to the caller.",
+    )
+    datasets = graphene.Field(
+        DatasetConnection,
+        required=True,
+        filter=graphene.Argument(DatasetFilter, description="Conditions."),
+        order_by=graphene.Argument(DatasetOrder, description="Ordering (default: accession)."),
+        first=graphene.Int(default_value=20, description=f"Page size, 1-{MAX_DATASETS_PAGE}."),
+        after=graphene.String(description="`endCursor` of the previous page."),
+        description="Datasets visible to the caller, as a Relay connection.",
+    )
+    drs_object = graphene.Field(
+        DrsObject,
+        id=graphene.ID(required=True, description="DRS id or alias."),
+        description="A file or bundle by DRS id or alias; null if unknown or not visible.",
+    )
+    organization = graphene.Field(
+        Organization,
+        id=graphene.UUID(description="The organization's UUID."),
+        slug=graphene.String(description="The organization's slug."),
+        description="One organization by UUID or slug.",
+    )
+    organizations = graphene.List(
+        graphene.NonNull(Organization),
+        required=True,
+        kind=graphene.Argument(OrganizationKind, description="Only this kind."),
+        description="All organizations, by name.",
+    )
+    committees = graphene.List(
+        graphene.NonNull(Committee), required=True, description="All committees, by name."
+    )
+
+    @staticmethod
+    def resolve_dataset(
+        _root: Any, info: graphene.ResolveInfo, id: uuid.UUID | None = None,
+        accession: str | None = None,
+    ) -> Any:
+        if (id is None) == (accession is None):
+            raise Invalid("give exactly one of id and accession")
+        c = ctx(info)
+        if id is not None:
+            return repository.dataset_by_id(c.session, c.principal, id)
+        return repository.dataset_by_accession(c.session, c.principal, accession or "")
+
+    @staticmethod
+    def resolve_datasets(
+        _root: Any, info: graphene.ResolveInfo, first: int, filter: Any = None,
+        order_by: Any = None, after: str | None = None,
+    ) -> Any:
+        if not 1 <= first <= MAX_DATASETS_PAGE:
+            raise Invalid(f"first must be between 1 and {MAX_DATASETS_PAGE}", field="first")
+        c = ctx(info)
+        sort = order_by.field.value if order_by else "ACCESSION"
+        descending = bool(order_by) and order_by.direction.value == "DESC"
+        flt = _filter(filter)
+        stmt = repository.filtered_datasets(c.principal, flt)
+        position = None
+        if after is not None:
+            decoded = decode_cursor(after)
+            if not decoded or len(decoded) != 4 or decoded[:2] != [sort, descending]:
+                raise Invalid("after is not a cursor of this ordering", field="after")
+            position = (decoded[2], decoded[3])
+        rows = repository.page_of_datasets(
+            c.session, stmt, sort=sort, descending=descending, after=position, limit=first + 1
+        )
+        edges = [
+            (d, encode_cursor([sort, descending, repository.sort_value(d, sort), d.accession]))
+            for d in rows[:first]
+        ]
+        return connection(
+            DatasetConnection, edges, has_next=len(rows) > first,
+            total_count=lambda: repository.count(c.session, stmt),
+        )
+
+    @staticmethod
+    def resolve_drs_object(_root: Any, info: graphene.ResolveInfo, id: str) -> Any:
+        c = ctx(info)
+        found = repository.object_by_id_or_alias(c.session, id)
+        if found is None:
+            return None
+        dataset = repository.dataset_by_id(c.session, c.principal, found.dataset_id)
+        if dataset is None or not policies.can_read_files(c.principal, dataset):
+            return None
+        return found
+
+    @staticmethod
+    def resolve_organization(
+        _root: Any, info: graphene.ResolveInfo, id: uuid.UUID | None = None,
+        slug: str | None = None,
+    ) -> Any:
+        if (id is None) == (slug is None):
+            raise Invalid("give exactly one of id and slug")
+        return repository.organization_by_id_or_slug(ctx(info).session, id=id, slug=slug)
+
+    @staticmethod
+    def resolve_organizations(_root: Any, info: graphene.ResolveInfo, kind: Any = None) -> Any:
+        return repository.organizations(ctx(info).session, kind.value if kind else None)
+
+    @staticmethod
+    def resolve_committees(_root: Any, info: graphene.ResolveInfo) -> Any:
+        return repository.committees(ctx(info).session)
+
+
+def _filter(raw: Any) -> repository.DatasetFilter:
+    if raw is None:
+        return repository.DatasetFilter(statuses=(DatasetStatusModel.PUBLISHED,))
+    statuses = tuple(DatasetStatusModel(s.value) for s in raw.status or ()) or (
+        DatasetStatusModel.PUBLISHED,
+    )
+    return repository.DatasetFilter(
+        statuses=statuses,
+        access_levels=tuple(a.value for a in raw.access_level or ()),
+        steward=raw.steward,
+        funder=raw.funder,
+        disease=raw.disease,
+        data_type=raw.data_type,
+        file_format=raw.file_format,
+        text=raw.text,
+    )

@@ -1,0 +1,397 @@
+"""GraphQL object types of the catalog. Relationship fields resolve through the request's
+dataloaders; fields that policies restrict return null (or an empty list) to callers who may
+not see them, rather than failing the whole query."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import graphene
+
+from api.graphql.context import Context
+from catalog import policies
+from catalog.models import AccessLevel as AccessLevelModel
+from catalog.models import DatasetStatus as DatasetStatusModel
+from catalog.models import OrganizationKind as OrganizationKindModel
+from catalog.models import TermRole
+from catalog.errors import Invalid
+from catalog.repository import FileTotals
+from catalog.schemas import PERMISSION_CODES
+
+MAX_FILES_PAGE = 100
+
+AccessLevel = graphene.Enum.from_enum(
+    AccessLevelModel, description="Who may read a dataset's files."
+)
+DatasetStatus = graphene.Enum.from_enum(
+    DatasetStatusModel, description="Lifecycle: draft → published → retired (tombstone)."
+)
+OrganizationKind = graphene.Enum.from_enum(
+    OrganizationKindModel, description="What an organization is to the commons."
+)
+
+
+def ctx(info: graphene.ResolveInfo) -> Context:
+    context: Context = info.context
+    return context
+
+
+def encode_cursor(payload: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> list[Any] | None:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, list) else None
+
+
+class Organization(graphene.ObjectType):
+    """A data steward, funder or institution."""
+
+    id = graphene.UUID(required=True, description="Stable identifier.")
+    slug = graphene.String(required=True, description="Short unique name used in inputs.")
+    name = graphene.String(required=True, description="Display name.")
+    kind = graphene.Field(OrganizationKind, required=True, description="Steward, funder, ...")
+    ror_id = graphene.String(description="Research Organization Registry id, if known.")
+
+
+class Committee(graphene.ObjectType):
+    """A data access committee (DAC) that decides requests for controlled datasets."""
+
+    id = graphene.UUID(required=True, description="Stable identifier.")
+    slug = graphene.String(required=True, description="Short unique name used in inputs.")
+    name = graphene.String(required=True, description="Display name.")
+    organization = graphene.Field(
+        Organization, required=True, description="The organization the committee belongs to."
+    )
+
+    @staticmethod
+    async def resolve_organization(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return await ctx(info).loaders.organization_by_id.load(parent.organization_id)
+
+
+class OntologyTerm(graphene.ObjectType):
+    """A term of MONDO (diseases), HP (phenotypes) or DUO (data use)."""
+
+    curie = graphene.String(required=True, description="Compact identifier, e.g. MONDO:0007254.")
+    label = graphene.String(required=True, description="Preferred label.")
+    code = graphene.String(description="Short code where the ontology has one (DUO: GRU, DS).")
+    synonyms = graphene.List(
+        graphene.NonNull(graphene.String), required=True, description="Exact synonyms."
+    )
+
+
+class DataUse(graphene.ObjectType):
+    """The dataset's consented data use, as GA4GH Data Use Ontology terms."""
+
+    permission = graphene.Field(
+        OntologyTerm, required=True, description="NRES, GRU, HMB, DS or POA."
+    )
+    diseases = graphene.List(
+        graphene.NonNull(OntologyTerm),
+        required=True,
+        description="Diseases the DS permission is restricted to (empty otherwise).",
+    )
+    modifiers = graphene.List(
+        graphene.NonNull(OntologyTerm),
+        required=True,
+        description="Data use modifiers such as NPU, IRB, PUB.",
+    )
+
+
+class DatasetFunding(graphene.ObjectType):
+    """A funder of the dataset and the award that paid for it."""
+
+    funder = graphene.Field(Organization, required=True, description="The funding organization.")
+    award_number = graphene.String(description="Grant or award number.")
+
+
+class Publication(graphene.ObjectType):
+    """A publication describing or using the dataset."""
+
+    scheme = graphene.String(required=True, description="`doi` or `pmid`.")
+    identifier = graphene.String(required=True, description="The DOI or PubMed id.")
+    url = graphene.String(required=True, description="Resolvable link.")
+
+    @staticmethod
+    def resolve_url(parent: Any, _info: graphene.ResolveInfo) -> str:
+        if parent.scheme == "doi":
+            return f"https://doi.org/{parent.identifier}"
+        return f"https://pubmed.ncbi.nlm.nih.gov/{parent.identifier}/"
+
+
+class DatasetVersion(graphene.ObjectType):
+    """The dataset's metadata as published at one version."""
+
+    version = graphene.Int(required=True, description="Version number, from 1.")
+    published_at = graphene.DateTime(required=True, description="When it was published.")
+    published_by = graphene.String(required=True, description="Who published it.")
+    snapshot = graphene.JSONString(required=True, description="The metadata at that version.")
+
+
+class Checksum(graphene.ObjectType):
+    """A checksum of the object's bytes."""
+
+    type = graphene.String(required=True, description="sha-256, md5, crc32c, etag, ...")
+    checksum = graphene.String(required=True, description="Lower-case hex digest.")
+
+
+class AccessMethod(graphene.ObjectType):
+    """One way to fetch the object's bytes; signed URLs come from the DRS access endpoint."""
+
+    type = graphene.String(required=True, description="s3, gs, https, file, ...")
+    access_id = graphene.String(required=True, description="Id to pass to the DRS /access call.")
+    region = graphene.String(description="Cloud region, where relevant.")
+    url = graphene.String(description="Storage location; visible to the dataset's stewards only.")
+
+    @staticmethod
+    def resolve_url(parent: Any, info: graphene.ResolveInfo) -> str | None:
+        steward_id = getattr(parent, "steward_id", None)
+        if steward_id is not None and policies.stewards(ctx(info).principal, steward_id):
+            return str(parent.url)
+        return None
+
+
+class BundleMember(graphene.ObjectType):
+    """A named member of a bundle."""
+
+    name = graphene.String(required=True, description="Name unique within the bundle.")
+    object = graphene.Field(lambda: DrsObject, required=True, description="The member object.")
+
+    @staticmethod
+    async def resolve_object(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return await ctx(info).loaders.object_by_id.load(parent.child_id)
+
+
+class DrsObject(graphene.ObjectType):
+    """A file or bundle, resolvable through GA4GH DRS by its id."""
+
+    id = graphene.ID(required=True, description="Opaque DRS object id.")
+    name = graphene.String(required=True, description="File name.")
+    size = graphene.BigInt(required=True, description="Bytes (for bundles, the members' total).")
+    is_bundle = graphene.Boolean(required=True, description="True for bundles.")
+    mime_type = graphene.String(description="Media type.")
+    version = graphene.String(description="Version string given at registration.")
+    description = graphene.String(description="Free text.")
+    created_time = graphene.DateTime(required=True, description="When the object was created.")
+    updated_time = graphene.DateTime(required=True, description="When it last changed.")
+    checksums = graphene.List(
+        graphene.NonNull(Checksum), required=True, description="At least one checksum."
+    )
+    aliases = graphene.List(
+        graphene.NonNull(graphene.String), required=True, description="Other ids that resolve."
+    )
+    access_methods = graphene.List(
+        graphene.NonNull(AccessMethod), required=True, description="Ways to fetch the bytes."
+    )
+    contents = graphene.List(
+        graphene.NonNull(BundleMember), required=True, description="Members, for bundles."
+    )
+    dataset = graphene.Field(lambda: Dataset, required=True, description="Owning dataset.")
+
+    @staticmethod
+    async def resolve_checksums(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return await ctx(info).loaders.checksums_by_object_id.load(parent.id)
+
+    @staticmethod
+    async def resolve_aliases(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return await ctx(info).loaders.aliases_by_object_id.load(parent.id)
+
+    @staticmethod
+    async def resolve_access_methods(parent: Any, info: graphene.ResolveInfo) -> Any:
+        loaders = ctx(info).loaders
+        methods = await loaders.access_methods_by_object_id.load(parent.id)
+        dataset = await loaders.dataset_by_id.load(parent.dataset_id)
+        for method in methods:
+            method.steward_id = dataset.steward_id
+        return methods
+
+    @staticmethod
+    async def resolve_contents(parent: Any, info: graphene.ResolveInfo) -> Any:
+        if not parent.is_bundle:
+            return []
+        return await ctx(info).loaders.members_by_bundle_id.load(parent.id)
+
+    @staticmethod
+    async def resolve_dataset(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return await ctx(info).loaders.dataset_by_id.load(parent.dataset_id)
+
+
+class DrsObjectConnection(graphene.relay.Connection):
+    """A page of a dataset's DRS objects, ordered by id."""
+
+    class Meta:
+        node = DrsObject
+
+    total_count = graphene.Int(required=True, description="Objects in the dataset.")
+
+    @staticmethod
+    def resolve_total_count(parent: Any, _info: graphene.ResolveInfo) -> int:
+        return int(parent.total_count)
+
+
+class Dataset(graphene.ObjectType):
+    """A dataset of the catalog. Retired datasets answer as tombstones: their metadata stays
+    citable, their files are no longer listed to the public."""
+
+    id = graphene.UUID(required=True, description="Stable UUID.")
+    accession = graphene.String(required=True, description="Stable accession, ATR-DS-000042.")
+    title = graphene.String(required=True, description="Title.")
+    description = graphene.String(required=True, description="Description (plain text).")
+    keywords = graphene.List(graphene.NonNull(graphene.String), required=True, description="Tags.")
+    diseases = graphene.List(
+        graphene.NonNull(OntologyTerm), required=True, description="MONDO diseases studied."
+    )
+    phenotypes = graphene.List(
+        graphene.NonNull(OntologyTerm), required=True, description="HP phenotypes."
+    )
+    data_types = graphene.List(
+        graphene.NonNull(graphene.String), required=True, description="WGS, RNA-seq, EHR, ..."
+    )
+    file_formats = graphene.List(
+        graphene.NonNull(graphene.String), required=True, description="CRAM, VCF, DICOM, ..."
+    )
+    species = graphene.List(
+        graphene.NonNull(graphene.String), required=True, description="Species sampled."
+    )
+    participant_count = graphene.Int(description="Participants.")
+    sample_count = graphene.Int(description="Samples.")
+    data_use = graphene.Field(DataUse, description="Consented data use (DUO).")
+    access_level = graphene.Field(AccessLevel, required=True, description="Open/registered/...")
+    steward = graphene.Field(Organization, required=True, description="Stewarding organization.")
+    committee = graphene.Field(Committee, description="Governing data access committee.")
+    funders = graphene.List(
+        graphene.NonNull(DatasetFunding), required=True, description="Funders and awards."
+    )
+    license = graphene.String(description="License (SPDX id or URL).")
+    publications = graphene.List(
+        graphene.NonNull(Publication), required=True, description="Related publications."
+    )
+    status = graphene.Field(DatasetStatus, required=True, description="Lifecycle status.")
+    version = graphene.Int(required=True, description="Latest published version (0: draft).")
+    versions = graphene.List(
+        graphene.NonNull(DatasetVersion), required=True, description="Published versions."
+    )
+    created_at = graphene.DateTime(required=True, description="Creation time.")
+    updated_at = graphene.DateTime(required=True, description="Last change.")
+    published_at = graphene.DateTime(description="Last publication.")
+    retired_at = graphene.DateTime(description="When it was retired.")
+    retired_reason = graphene.String(description="Why it was retired.")
+    file_count = graphene.Int(required=True, description="Files (bundles excluded); derived.")
+    total_bytes = graphene.BigInt(required=True, description="Bytes of all files; derived.")
+    can_read_files = graphene.Boolean(
+        required=True, description="Whether the caller may list and fetch this dataset's files."
+    )
+    files = graphene.Field(
+        DrsObjectConnection,
+        required=True,
+        first=graphene.Int(default_value=20, description=f"Page size, 1-{MAX_FILES_PAGE}."),
+        after=graphene.String(description="`endCursor` of the previous page."),
+        description="The dataset's files and bundles by id; empty unless `canReadFiles`.",
+    )
+
+    @staticmethod
+    async def resolve_diseases(parent: Any, info: graphene.ResolveInfo) -> Any:
+        rows = await ctx(info).loaders.terms_by_dataset_id.load(parent.id)
+        return [term for link, term in rows if link.role is TermRole.DISEASE]
+
+    @staticmethod
+    async def resolve_phenotypes(parent: Any, info: graphene.ResolveInfo) -> Any:
+        rows = await ctx(info).loaders.terms_by_dataset_id.load(parent.id)
+        return [term for link, term in rows if link.role is TermRole.PHENOTYPE]
+
+    @staticmethod
+    async def resolve_data_use(parent: Any, info: graphene.ResolveInfo) -> Any:
+        rows = await ctx(info).loaders.data_use_by_dataset_id.load(parent.id)
+        permission = next((t for _, t in rows if t.code in PERMISSION_CODES), None)
+        if permission is None:
+            return None
+        qualifiers = [u.qualifier for u, t in rows if t is permission and u.qualifier]
+        diseases = await ctx(info).loaders.term_by_curie.load_many(qualifiers)
+        return DataUse(
+            permission=permission,
+            diseases=[d for d in diseases if d is not None],
+            modifiers=[t for _, t in rows if t.code not in PERMISSION_CODES],
+        )
+
+    @staticmethod
+    async def resolve_steward(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return await ctx(info).loaders.organization_by_id.load(parent.steward_id)
+
+    @staticmethod
+    async def resolve_committee(parent: Any, info: graphene.ResolveInfo) -> Any:
+        if parent.committee_id is None:
+            return None
+        return await ctx(info).loaders.committee_by_id.load(parent.committee_id)
+
+    @staticmethod
+    async def resolve_funders(parent: Any, info: graphene.ResolveInfo) -> Any:
+        rows = await ctx(info).loaders.funders_by_dataset_id.load(parent.id)
+        return [DatasetFunding(funder=org, award_number=link.award_number) for link, org in rows]
+
+    @staticmethod
+    async def resolve_publications(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return await ctx(info).loaders.publications_by_dataset_id.load(parent.id)
+
+    @staticmethod
+    async def resolve_versions(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return await ctx(info).loaders.versions_by_dataset_id.load(parent.id)
+
+    @staticmethod
+    async def resolve_file_count(parent: Any, info: graphene.ResolveInfo) -> int:
+        totals: FileTotals = await ctx(info).loaders.file_totals_by_dataset_id.load(parent.id)
+        return totals.files
+
+    @staticmethod
+    async def resolve_total_bytes(parent: Any, info: graphene.ResolveInfo) -> int:
+        totals: FileTotals = await ctx(info).loaders.file_totals_by_dataset_id.load(parent.id)
+        return totals.bytes
+
+    @staticmethod
+    def resolve_can_read_files(parent: Any, info: graphene.ResolveInfo) -> bool:
+        return policies.can_read_files(ctx(info).principal, parent)
+
+    @staticmethod
+    async def resolve_files(
+        parent: Any, info: graphene.ResolveInfo, first: int = 20, after: str | None = None
+    ) -> DrsObjectConnection:
+        if not 1 <= first <= MAX_FILES_PAGE:
+            raise Invalid(f"first must be between 1 and {MAX_FILES_PAGE}", field="first")
+        after_id = None
+        if after is not None:
+            decoded = decode_cursor(after)
+            if not decoded or decoded[0] != "files" or len(decoded) != 2:
+                raise Invalid("after is not a cursor of this list", field="after")
+            after_id = str(decoded[1])
+        loaders = ctx(info).loaders
+        if not policies.can_read_files(ctx(info).principal, parent):
+            return connection(DrsObjectConnection, [], has_next=False, total_count=0)
+        rows = await loaders.files_by_dataset_id.load((parent.id, first + 1, after_id))
+        totals: FileTotals = await loaders.file_totals_by_dataset_id.load(parent.id)
+        edges = [(obj, encode_cursor(["files", obj.id])) for obj in rows[:first]]
+        return connection(
+            DrsObjectConnection, edges, has_next=len(rows) > first, total_count=totals.objects
+        )
+
+
+def connection(
+    kind: type[graphene.relay.Connection], edges: list[tuple[Any, str]], *, has_next: bool,
+    total_count: Any,
+) -> Any:
+    """A Relay connection from (node, cursor) pairs; ``total_count`` may be a value or a
+    zero-argument callable evaluated only when the field is requested."""
+    return kind(
+        edges=[kind.Edge(node=node, cursor=cursor) for node, cursor in edges],
+        page_info=graphene.relay.PageInfo(
+            has_next_page=has_next,
+            has_previous_page=False,
+            start_cursor=edges[0][1] if edges else None,
+            end_cursor=edges[-1][1] if edges else None,
+        ),
+        total_count=total_count,
+    )

@@ -1,0 +1,21 @@
+"""What every resolver receives as ``info.context``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from api.graphql.dataloaders import Loaders
+from catalog.principals import Principal
+
+
+@dataclass
+class Context:
+    session: Session
+    principal: Principal
+    base_url: str
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.session)

@@ -1,0 +1,186 @@
+"""The /graphql HTTP endpoint: GraphiQL on GET from a browser, queries over GET or POST,
+mutations over POST only.
+
+Each request is executed on one worker thread that owns the request's session and runs the
+resolvers on its own event loop (ADR 0001). The transaction commits once after execution,
+and rolls back if anything failed unexpectedly, before the response is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    parse,
+    specified_rules,
+    validate,
+)
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from api.graphql.context import Context
+from api.graphql.graphiql import GRAPHIQL_HTML
+from api.graphql.limits import limit_rules
+from catalog import service
+from catalog.errors import AtriumError
+from catalog.principals import ANONYMOUS, Principal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GraphQLConfig:
+    schema: GraphQLSchema
+    sessions: sessionmaker[Session]
+    base_url: str
+    max_depth: int
+    max_complexity: int
+
+
+def principal_from_claims(session: Session, claims: dict[str, Any] | None) -> Principal:
+    if not claims:
+        return ANONYMOUS
+    return service.principal_for(session, issuer=str(claims["iss"]), subject=str(claims["sub"]))
+
+
+async def graphql_endpoint(request: Request) -> Response:
+    config: GraphQLConfig = request.app.state.graphql
+    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(GRAPHIQL_HTML)
+    try:
+        payload = await _payload(request)
+        query = payload.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError("a GraphQL request needs a non-empty 'query' string")
+        variables = payload.get("variables") or {}
+        if not isinstance(variables, dict):
+            raise ValueError("'variables' must be a JSON object")
+        operation_name = payload.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise ValueError("'operationName' must be a string")
+    except ValueError as exc:
+        return _errors(400, [GraphQLError(str(exc), extensions={"code": "BAD_REQUEST"})])
+    try:
+        document = parse(query, max_tokens=20_000)
+    except GraphQLError as exc:
+        exc.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+        return _errors(400, [exc])
+    rules = [*specified_rules, *limit_rules(config.max_depth, config.max_complexity)]
+    problems = validate(config.schema, document, rules)
+    if problems:
+        for problem in problems:
+            problem.extensions = problem.extensions or {"code": "GRAPHQL_VALIDATION_FAILED"}
+        return _errors(400, problems)
+    if request.method == "GET" and _operation_type(document, operation_name) is not (
+        OperationType.QUERY
+    ):
+        return _errors(
+            405, [GraphQLError("mutations need POST", extensions={"code": "METHOD_NOT_ALLOWED"})]
+        )
+    claims = request.scope["state"].get("claims")
+    result = await run_in_threadpool(
+        _execute_in_transaction, config, document, variables, operation_name, claims
+    )
+    return JSONResponse(_format(result), headers={"cache-control": "no-store"})
+
+
+def _execute_in_transaction(
+    config: GraphQLConfig,
+    document: DocumentNode,
+    variables: dict[str, Any],
+    operation_name: str | None,
+    claims: dict[str, Any] | None,
+) -> ExecutionResult:
+    with config.sessions() as session:
+        principal = principal_from_claims(session, claims)
+        context = Context(session=session, principal=principal, base_url=config.base_url)
+
+        async def run() -> ExecutionResult:
+            outcome = execute(
+                config.schema,
+                document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=operation_name,
+            )
+            return await outcome if asyncio.iscoroutine(outcome) else outcome  # type: ignore[return-value]
+
+        result = asyncio.run(run())
+        if any(_unexpected(e) for e in result.errors or ()):
+            session.rollback()
+        else:
+            session.commit()
+        return result
+
+
+async def _payload(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        params = request.query_params
+        variables = params.get("variables")
+        return {
+            "query": params.get("query"),
+            "variables": json.loads(variables) if variables else None,
+            "operationName": params.get("operationName"),
+        }
+    if "application/json" not in request.headers.get("content-type", ""):
+        raise ValueError("POST a JSON body with Content-Type: application/json")
+    try:
+        body = json.loads(await request.body())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"request body is not valid JSON: {exc.msg}") from exc
+    if not isinstance(body, dict):
+        raise ValueError("request body must be a JSON object")
+    return body
+
+
+def _operation_type(document: DocumentNode, name: str | None) -> OperationType | None:
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            name is None or (definition.name and definition.name.value == name)
+        ):
+            return definition.operation
+    return None
+
+
+def _unexpected(error: GraphQLError) -> bool:
+    return error.original_error is not None and not isinstance(error.original_error, AtriumError)
+
+
+def _format(result: ExecutionResult) -> dict[str, Any]:
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [_format_error(e) for e in result.errors]
+    return body
+
+
+def _format_error(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    formatted = error.formatted
+    if isinstance(original, AtriumError):
+        extensions: dict[str, Any] = {"code": original.code}
+        if original.field:
+            extensions["field"] = original.field
+        formatted["message"] = original.message
+        formatted["extensions"] = extensions
+    elif original is not None:
+        log.error("unexpected error in %s", error.path, exc_info=original)
+        formatted["message"] = "Internal server error"
+        formatted["extensions"] = {"code": "INTERNAL_SERVER_ERROR"}
+    return formatted
+
+
+def _errors(status: int, errors: list[GraphQLError]) -> JSONResponse:
+    return JSONResponse({"errors": [e.formatted for e in errors]}, status_code=status)

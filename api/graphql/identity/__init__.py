@@ -1,0 +1,1 @@
+"""Identity part of the GraphQL schema: the caller, organizations, committees, roles."""

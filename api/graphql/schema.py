@@ -1,0 +1,38 @@
+"""The GraphQL schema, composed from each domain's queries and mutations."""
+
+from __future__ import annotations
+
+import graphene
+
+from api.graphql.catalog.bundle_create import BundleCreate
+from api.graphql.catalog.dataset_create import DatasetCreate
+from api.graphql.catalog.dataset_publish import DatasetPublish
+from api.graphql.catalog.dataset_retire import DatasetRetire
+from api.graphql.catalog.dataset_update import DatasetUpdate
+from api.graphql.catalog.files_register import FilesRegister
+from api.graphql.catalog.queries import CatalogQuery
+from api.graphql.identity.committee_create import CommitteeCreate
+from api.graphql.identity.organization_create import OrganizationCreate
+from api.graphql.identity.role_assign import RoleAssign
+from api.graphql.identity.types import IdentityQuery
+
+
+class Query(CatalogQuery, IdentityQuery, graphene.ObjectType):
+    """Read the catalog."""
+
+
+class Mutation(graphene.ObjectType):
+    """Change the catalog. Each mutation reports refusals in its payload's `errors`."""
+
+    dataset_create = DatasetCreate.Field(description=DatasetCreate.__doc__)
+    dataset_update = DatasetUpdate.Field(description=DatasetUpdate.__doc__)
+    dataset_publish = DatasetPublish.Field(description=DatasetPublish.__doc__)
+    dataset_retire = DatasetRetire.Field(description=DatasetRetire.__doc__)
+    files_register = FilesRegister.Field(description=FilesRegister.__doc__)
+    bundle_create = BundleCreate.Field(description=BundleCreate.__doc__)
+    organization_create = OrganizationCreate.Field(description=OrganizationCreate.__doc__)
+    committee_create = CommitteeCreate.Field(description=CommitteeCreate.__doc__)
+    role_assign = RoleAssign.Field(description=RoleAssign.__doc__)
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)

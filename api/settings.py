@@ -1,0 +1,88 @@
+"""Atrium's configuration, read once from the environment (prefix ``ATRIUM_``) at start-up.
+
+Only the ``api`` layer builds a ``Settings``; domain packages receive the values they need as
+arguments and never read the environment themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SIGNING_ALGORITHMS = ("RS256", "ES256")
+
+
+class TrustedIssuer(BaseModel):
+    """An OIDC provider whose bearer tokens Atrium accepts."""
+
+    issuer: str = Field(description="Exact `iss` value; compared as a string, never normalised.")
+    audience: str = Field(
+        description="Required `aud` value in the tokens this issuer mints for us."
+    )
+    jwks_uri: HttpUrl | None = Field(
+        default=None,
+        description="Key set URL; read from the issuer's OIDC discovery document when absent.",
+    )
+    algorithms: list[Literal["RS256", "ES256"]] = Field(default=list(SIGNING_ALGORITHMS))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATRIUM_", env_nested_delimiter="__")
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="Postgres URL. Unset: an embedded Postgres runs in the data directory.",
+    )
+    elasticsearch_url: str | None = Field(
+        default=None,
+        description="Elasticsearch URL. Unset: search runs on Postgres full-text search.",
+    )
+    data_dir: Path = Field(
+        default=Path(".atrium"),
+        description="Embedded Postgres, the built-in issuer's signing key, local file storage.",
+    )
+    host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds.")
+    public_base_url: str | None = Field(
+        default=None,
+        description="External URL of this service (issuer, DRS hostname). Default http://HOST:PORT.",
+    )
+    trusted_issuers: list[TrustedIssuer] = Field(
+        default_factory=list,
+        description="Extra OIDC issuers (JSON list of {issuer, audience, jwks_uri?, algorithms?}).",
+    )
+    builtin_issuer: bool = Field(
+        default=True,
+        description="Trust the built-in issuer whose key lives in the data directory.",
+    )
+    token_audience: str = Field(
+        default="atrium", description="Audience of tokens minted by the built-in issuer."
+    )
+    jwks_cache_seconds: int = Field(
+        default=300, ge=0, description="How long fetched JWKS documents are reused."
+    )
+    clock_skew_seconds: int = Field(
+        default=30, ge=0, le=300, description="Leeway allowed on exp/nbf/iat."
+    )
+    graphql_max_depth: int = Field(default=12, ge=2, description="Deepest GraphQL selection.")
+    graphql_max_complexity: int = Field(
+        default=50_000, ge=1, description="Upper bound on estimated nodes a query may return."
+    )
+    log_level: str = Field(default="info", description="Log level of the server.")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def issuer_url(self) -> str:
+        """The built-in issuer's `iss`: this service's own public URL."""
+        return self.base_url

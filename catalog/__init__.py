@@ -1,0 +1,1 @@
+"""The metadata catalog: organizations, datasets, files (DRS objects), ontology terms, ingest."""

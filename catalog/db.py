@@ -1,0 +1,45 @@
+"""The declarative base shared by every domain package, and engine helpers.
+
+The naming convention keeps constraint names stable so Alembic migrations can refer to them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData, create_engine
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def psycopg2_url(url: str) -> URL:
+    """The URL with the psycopg2 driver, whatever Postgres driver name it came with."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"Atrium needs a PostgreSQL URL, not {parsed.get_backend_name()!r}")
+    return parsed.set(drivername="postgresql+psycopg2")
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine with the session settings every Atrium connection needs.
+
+    ``lock_timeout`` bounds lock waits so a contended write fails fast with a retryable error
+    instead of hanging a request.
+    """
+    return create_engine(
+        psycopg2_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"options": "-c lock_timeout=5000 -c statement_timeout=60000"},
+    )

@@ -1,0 +1,54 @@
+"""Who is asking: the verified identity of a caller and the roles Postgres gives it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from catalog.models import RoleName
+
+
+@dataclass(frozen=True)
+class Role:
+    """One role assignment as policies see it."""
+
+    role: RoleName
+    organization_id: uuid.UUID | None = None
+    committee_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    issuer: str | None = None
+    subject: str | None = None
+    user_id: uuid.UUID | None = None
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.subject is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return any(r.role is RoleName.ADMIN for r in self.roles)
+
+    @property
+    def actor(self) -> str:
+        """How audit events name this caller."""
+        return f"{self.subject}@{self.issuer}" if self.subject else "anonymous"
+
+    def organizations_with(self, role: RoleName) -> frozenset[uuid.UUID]:
+        return frozenset(
+            r.organization_id for r in self.roles if r.role is role and r.organization_id
+        )
+
+    def committees(self) -> frozenset[uuid.UUID]:
+        return frozenset(
+            r.committee_id
+            for r in self.roles
+            if r.role in (RoleName.COMMITTEE_MEMBER, RoleName.COMMITTEE_CHAIR) and r.committee_id
+        )
+
+
+ANONYMOUS = Principal()
+SYSTEM = Principal(issuer="atrium", subject="system", roles=frozenset({Role(RoleName.ADMIN)}))

@@ -1,0 +1,408 @@
+"""Every catalog query. Reads of datasets start from ``readable_datasets(principal)`` so that a
+caller can never see a row the policies would hide; the batch functions serve dataloaders and
+return rows for many keys in one statement."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from catalog.models import (
+    AccessMethod,
+    BundleMember,
+    Checksum,
+    Committee,
+    Dataset,
+    DatasetDataUse,
+    DatasetFunder,
+    DatasetStatus,
+    DatasetTerm,
+    DatasetVersion,
+    DrsAlias,
+    DrsObject,
+    OntologyTerm,
+    OntologyTermParent,
+    Organization,
+    Publication,
+    RoleAssignment,
+    RoleName,
+    User,
+)
+from catalog.principals import Principal
+
+
+def readable_datasets(principal: Principal) -> Select[tuple[Dataset]]:
+    """Datasets the principal may see: published and retired ones, plus drafts it stewards."""
+    if principal.is_admin:
+        return select(Dataset)
+    stewarded = principal.organizations_with(RoleName.STEWARD)
+    draft_clause = Dataset.steward_id.in_(stewarded) if stewarded else false()
+    return select(Dataset).where(or_(Dataset.status != DatasetStatus.DRAFT, draft_clause))
+
+
+def dataset_by_accession(session: Session, principal: Principal, accession: str) -> Dataset | None:
+    stmt = readable_datasets(principal).where(Dataset.accession == accession)
+    return session.scalars(stmt).one_or_none()
+
+
+def dataset_by_id(session: Session, principal: Principal, dataset_id: uuid.UUID) -> Dataset | None:
+    stmt = readable_datasets(principal).where(Dataset.id == dataset_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def dataset_for_update(session: Session, accession: str) -> Dataset | None:
+    """The dataset row locked for a command; policies decide afterwards who may change it."""
+    stmt = select(Dataset).where(Dataset.accession == accession).with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+@dataclass(frozen=True)
+class DatasetFilter:
+    statuses: tuple[DatasetStatus, ...] = ()
+    access_levels: tuple[str, ...] = ()
+    steward: str | None = None
+    funder: str | None = None
+    disease: str | None = None
+    data_type: str | None = None
+    file_format: str | None = None
+    text: str | None = None
+
+
+SORT_COLUMNS: dict[str, Any] = {
+    "ACCESSION": Dataset.accession,
+    "TITLE": Dataset.title,
+    "UPDATED_AT": Dataset.updated_at,
+    "PARTICIPANTS": func.coalesce(Dataset.participant_count, -1),
+}
+
+
+def filtered_datasets(principal: Principal, flt: DatasetFilter) -> Select[tuple[Dataset]]:
+    stmt = readable_datasets(principal)
+    if flt.statuses:
+        stmt = stmt.where(Dataset.status.in_(flt.statuses))
+    if flt.access_levels:
+        stmt = stmt.where(Dataset.access_level.in_(flt.access_levels))
+    if flt.steward:
+        stmt = stmt.join(Organization, Organization.id == Dataset.steward_id).where(
+            Organization.slug == flt.steward
+        )
+    if flt.funder:
+        funded = (
+            select(DatasetFunder.dataset_id)
+            .join(Organization, Organization.id == DatasetFunder.funder_id)
+            .where(Organization.slug == flt.funder)
+        )
+        stmt = stmt.where(Dataset.id.in_(funded))
+    if flt.disease:
+        terms = descendants_statement(flt.disease)
+        stmt = stmt.where(
+            Dataset.id.in_(select(DatasetTerm.dataset_id).where(DatasetTerm.curie.in_(terms)))
+        )
+    if flt.data_type:
+        stmt = stmt.where(Dataset.data_types.any_() == flt.data_type)
+    if flt.file_format:
+        stmt = stmt.where(Dataset.file_formats.any_() == flt.file_format)
+    if flt.text:
+        pattern = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Dataset.title.ilike(pattern), Dataset.accession == flt.text))
+    return stmt
+
+
+def count(session: Session, stmt: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def page_of_datasets(
+    session: Session,
+    stmt: Select[tuple[Dataset]],
+    *,
+    sort: str,
+    descending: bool,
+    after: tuple[Any, str] | None,
+    limit: int,
+) -> Sequence[Dataset]:
+    """A keyset page ordered by (sort value, accession): stable however deep the page."""
+    column = SORT_COLUMNS[sort]
+    if after is not None:
+        value, accession = after
+        if descending:
+            stmt = stmt.where(
+                or_(column < value, and_(column == value, Dataset.accession < accession))
+            )
+        else:
+            stmt = stmt.where(
+                or_(column > value, and_(column == value, Dataset.accession > accession))
+            )
+    order = (column.desc(), Dataset.accession.desc()) if descending else (column, Dataset.accession)
+    return session.scalars(stmt.order_by(*order).limit(limit)).all()
+
+
+def sort_value(dataset: Dataset, sort: str) -> Any:
+    if sort == "PARTICIPANTS":
+        return dataset.participant_count if dataset.participant_count is not None else -1
+    if sort == "UPDATED_AT":
+        return dataset.updated_at.isoformat()
+    return getattr(dataset, sort.lower())
+
+
+def descendants_statement(curie: str) -> Select[tuple[str]]:
+    """The term and every term below it in its ontology (recursive over parents)."""
+    tree = (
+        select(OntologyTerm.curie.label("curie"))
+        .where(OntologyTerm.curie == curie)
+        .cte("tree", recursive=True)
+    )
+    tree = tree.union(
+        select(OntologyTermParent.curie).join(tree, OntologyTermParent.parent_curie == tree.c.curie)
+    )
+    return select(tree.c.curie)
+
+
+def organizations_by_ids(
+    session: Session, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Organization]:
+    rows = session.scalars(select(Organization).where(Organization.id.in_(list(ids))))
+    return {o.id: o for o in rows}
+
+
+def organizations_by_slugs(session: Session, slugs: Iterable[str]) -> dict[str, Organization]:
+    rows = session.scalars(select(Organization).where(Organization.slug.in_(list(slugs))))
+    return {o.slug: o for o in rows}
+
+
+def committee_by_slug(session: Session, slug: str) -> Committee | None:
+    return session.scalars(select(Committee).where(Committee.slug == slug)).one_or_none()
+
+
+def committees_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Committee]:
+    rows = session.scalars(select(Committee).where(Committee.id.in_(list(ids))))
+    return {c.id: c for c in rows}
+
+
+def terms_by_curies(session: Session, curies: Iterable[str]) -> dict[str, OntologyTerm]:
+    rows = session.scalars(select(OntologyTerm).where(OntologyTerm.curie.in_(list(curies))))
+    return {t.curie: t for t in rows}
+
+
+def terms_of_datasets(
+    session: Session, dataset_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[DatasetTerm, OntologyTerm]]]:
+    stmt = (
+        select(DatasetTerm, OntologyTerm)
+        .join(OntologyTerm, OntologyTerm.curie == DatasetTerm.curie)
+        .where(DatasetTerm.dataset_id.in_(dataset_ids))
+        .order_by(DatasetTerm.dataset_id, DatasetTerm.curie)
+    )
+    grouped: dict[uuid.UUID, list[tuple[DatasetTerm, OntologyTerm]]] = defaultdict(list)
+    for link, term in session.execute(stmt):
+        grouped[link.dataset_id].append((link, term))
+    return grouped
+
+
+def data_use_of_datasets(
+    session: Session, dataset_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[DatasetDataUse, OntologyTerm]]]:
+    stmt = (
+        select(DatasetDataUse, OntologyTerm)
+        .join(OntologyTerm, OntologyTerm.curie == DatasetDataUse.duo_id)
+        .where(DatasetDataUse.dataset_id.in_(dataset_ids))
+        .order_by(DatasetDataUse.dataset_id, DatasetDataUse.id)
+    )
+    grouped: dict[uuid.UUID, list[tuple[DatasetDataUse, OntologyTerm]]] = defaultdict(list)
+    for link, term in session.execute(stmt):
+        grouped[link.dataset_id].append((link, term))
+    return grouped
+
+
+def funders_of_datasets(
+    session: Session, dataset_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[DatasetFunder, Organization]]]:
+    stmt = (
+        select(DatasetFunder, Organization)
+        .join(Organization, Organization.id == DatasetFunder.funder_id)
+        .where(DatasetFunder.dataset_id.in_(dataset_ids))
+        .order_by(DatasetFunder.dataset_id, Organization.name)
+    )
+    grouped: dict[uuid.UUID, list[tuple[DatasetFunder, Organization]]] = defaultdict(list)
+    for link, org in session.execute(stmt):
+        grouped[link.dataset_id].append((link, org))
+    return grouped
+
+
+def publications_of_datasets(
+    session: Session, dataset_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Publication]]:
+    stmt = select(Publication).where(Publication.dataset_id.in_(dataset_ids))
+    grouped: dict[uuid.UUID, list[Publication]] = defaultdict(list)
+    for pub in session.scalars(stmt):
+        grouped[pub.dataset_id].append(pub)
+    return grouped
+
+
+def versions_of_datasets(
+    session: Session, dataset_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[DatasetVersion]]:
+    stmt = (
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id.in_(dataset_ids))
+        .order_by(DatasetVersion.dataset_id, DatasetVersion.version.desc())
+    )
+    grouped: dict[uuid.UUID, list[DatasetVersion]] = defaultdict(list)
+    for version in session.scalars(stmt):
+        grouped[version.dataset_id].append(version)
+    return grouped
+
+
+@dataclass(frozen=True)
+class FileTotals:
+    """Derived, never typed in: counted from the dataset's DRS objects."""
+
+    files: int = 0
+    bytes: int = 0
+    objects: int = 0
+
+
+def file_totals(session: Session, dataset_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, FileTotals]:
+    """Files and their bytes (bundles excluded), and all objects including bundles."""
+    is_file = DrsObject.is_bundle.is_(false())
+    stmt = (
+        select(
+            DrsObject.dataset_id,
+            func.count().filter(is_file),
+            func.coalesce(func.sum(DrsObject.size).filter(is_file), 0),
+            func.count(),
+        )
+        .where(DrsObject.dataset_id.in_(dataset_ids))
+        .group_by(DrsObject.dataset_id)
+    )
+    return {
+        row[0]: FileTotals(int(row[1]), int(row[2]), int(row[3])) for row in session.execute(stmt)
+    }
+
+
+def first_files_of_datasets(
+    session: Session, dataset_ids: Sequence[uuid.UUID], *, limit: int, after: str | None
+) -> dict[uuid.UUID, list[DrsObject]]:
+    """The first ``limit`` objects of each dataset by id, in one statement (a window)."""
+    ranked = select(
+        DrsObject.id.label("object_id"),
+        func.row_number()
+        .over(partition_by=DrsObject.dataset_id, order_by=DrsObject.id)
+        .label("position"),
+    ).where(DrsObject.dataset_id.in_(dataset_ids))
+    if after is not None:
+        ranked = ranked.where(DrsObject.id > after)
+    window = ranked.subquery()
+    stmt = (
+        select(DrsObject)
+        .join(window, window.c.object_id == DrsObject.id)
+        .where(window.c.position <= limit)
+        .order_by(DrsObject.dataset_id, DrsObject.id)
+    )
+    grouped: dict[uuid.UUID, list[DrsObject]] = defaultdict(list)
+    for obj in session.scalars(stmt):
+        grouped[obj.dataset_id].append(obj)
+    return grouped
+
+
+def objects_by_ids(session: Session, ids: Iterable[str]) -> dict[str, DrsObject]:
+    rows = session.scalars(select(DrsObject).where(DrsObject.id.in_(list(ids))))
+    return {o.id: o for o in rows}
+
+
+def object_by_id_or_alias(session: Session, key: str) -> DrsObject | None:
+    found = session.get(DrsObject, key)
+    if found is not None:
+        return found
+    stmt = (
+        select(DrsObject)
+        .join(DrsAlias, DrsAlias.object_id == DrsObject.id)
+        .where(DrsAlias.alias == key)
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def existing_object_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    taken = session.scalars(select(DrsObject.id).where(DrsObject.id.in_(ids)))
+    aliased = session.scalars(select(DrsAlias.alias).where(DrsAlias.alias.in_(ids)))
+    return set(taken) | set(aliased)
+
+
+def existing_aliases(session: Session, aliases: Sequence[str]) -> set[str]:
+    taken = session.scalars(select(DrsAlias.alias).where(DrsAlias.alias.in_(aliases)))
+    as_ids = session.scalars(select(DrsObject.id).where(DrsObject.id.in_(aliases)))
+    return set(taken) | set(as_ids)
+
+
+def checksums_of_objects(session: Session, ids: Sequence[str]) -> dict[str, list[Checksum]]:
+    stmt = select(Checksum).where(Checksum.object_id.in_(ids)).order_by(Checksum.type)
+    grouped: dict[str, list[Checksum]] = defaultdict(list)
+    for row in session.scalars(stmt):
+        grouped[row.object_id].append(row)
+    return grouped
+
+
+def access_methods_of_objects(
+    session: Session, ids: Sequence[str]
+) -> dict[str, list[AccessMethod]]:
+    stmt = (
+        select(AccessMethod).where(AccessMethod.object_id.in_(ids)).order_by(AccessMethod.access_id)
+    )
+    grouped: dict[str, list[AccessMethod]] = defaultdict(list)
+    for row in session.scalars(stmt):
+        grouped[row.object_id].append(row)
+    return grouped
+
+
+def aliases_of_objects(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
+    stmt = select(DrsAlias).where(DrsAlias.object_id.in_(ids)).order_by(DrsAlias.alias)
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for row in session.scalars(stmt):
+        grouped[row.object_id].append(row.alias)
+    return grouped
+
+
+def members_of_bundles(session: Session, ids: Sequence[str]) -> dict[str, list[BundleMember]]:
+    stmt = select(BundleMember).where(BundleMember.bundle_id.in_(ids)).order_by(BundleMember.name)
+    grouped: dict[str, list[BundleMember]] = defaultdict(list)
+    for row in session.scalars(stmt):
+        grouped[row.bundle_id].append(row)
+    return grouped
+
+
+def datasets_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Dataset]:
+    rows = session.scalars(select(Dataset).where(Dataset.id.in_(list(ids))))
+    return {d.id: d for d in rows}
+
+
+def user_by_identity(session: Session, issuer: str, subject: str) -> User | None:
+    stmt = select(User).where(User.issuer == issuer, User.subject == subject)
+    return session.scalars(stmt).one_or_none()
+
+
+def roles_of_user(session: Session, user_id: uuid.UUID) -> Sequence[RoleAssignment]:
+    return session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user_id)).all()
+
+
+def organization_by_id_or_slug(
+    session: Session, *, id: uuid.UUID | None, slug: str | None
+) -> Organization | None:
+    column = Organization.id if id is not None else Organization.slug
+    return session.scalars(select(Organization).where(column == (id or slug))).one_or_none()
+
+
+def organizations(session: Session, kind: str | None = None) -> Sequence[Organization]:
+    stmt = select(Organization).order_by(Organization.name)
+    if kind is not None:
+        stmt = stmt.where(Organization.kind == kind)
+    return session.scalars(stmt).all()
+
+
+def committees(session: Session) -> Sequence[Committee]:
+    return session.scalars(select(Committee).order_by(Committee.name)).all()

@@ -1,0 +1,239 @@
+"""Validated inputs of catalog commands. GraphQL mutations and ingest both build these, so a
+record is held to the same rules whichever door it came through."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from catalog.models import (
+    ACCESSION_PATTERN,
+    CHECKSUM_FORMATS,
+    CURIE_PATTERN,
+    DRS_ID_PATTERN,
+    SLUG_PATTERN,
+    AccessLevel,
+    OrganizationKind,
+)
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Curie = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CURIE_PATTERN)]
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, pattern=SLUG_PATTERN)]
+DrsId = Annotated[str, StringConstraints(pattern=DRS_ID_PATTERN)]
+Accession = Annotated[str, StringConstraints(strip_whitespace=True, pattern=ACCESSION_PATTERN)]
+
+CHECKSUM_TYPE_ALIASES = {"sha256": "sha-256", "sha512": "sha-512", "sha-1": "sha1"}
+PERMISSION_CODES = ("NRES", "GRU", "HMB", "DS", "POA")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PublicationInput(Strict):
+    scheme: Literal["doi", "pmid"]
+    identifier: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+    @model_validator(mode="after")
+    def _identifier_matches_scheme(self) -> PublicationInput:
+        pattern = r"^10\.[0-9]{4,9}/\S+$" if self.scheme == "doi" else r"^[1-9][0-9]{0,9}$"
+        if not re.match(pattern, self.identifier):
+            raise ValueError(f"{self.identifier!r} is not a valid {self.scheme.upper()}")
+        return self
+
+
+class FunderInput(Strict):
+    funder: Slug = Field(description="Slug of a funder organization.")
+    award_number: Label | None = None
+
+
+class DataUseInput(Strict):
+    """A dataset's consent as DUO: one permission, its diseases (DS only), and modifiers."""
+
+    permission: Literal["NRES", "GRU", "HMB", "DS", "POA"]
+    diseases: list[Curie] = Field(default_factory=list, max_length=50)
+    modifiers: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,8}$")]] = Field(
+        default_factory=list, max_length=20
+    )
+
+    @model_validator(mode="after")
+    def _diseases_only_for_ds(self) -> DataUseInput:
+        if self.permission == "DS" and not self.diseases:
+            raise ValueError("DS (disease-specific research) needs at least one MONDO disease")
+        if self.permission != "DS" and self.diseases:
+            raise ValueError("diseases qualify only the DS permission")
+        if any(not d.startswith("MONDO:") for d in self.diseases):
+            raise ValueError("DS diseases must be MONDO terms")
+        return self
+
+
+class DatasetFields(Strict):
+    """Fields shared by create and update; each is optional here and required where noted."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)] = ""
+    keywords: list[Label] = Field(default_factory=list, max_length=100)
+    diseases: list[Curie] = Field(default_factory=list, max_length=200)
+    phenotypes: list[Curie] = Field(default_factory=list, max_length=200)
+    data_types: list[Label] = Field(default_factory=list, max_length=50)
+    file_formats: list[Label] = Field(default_factory=list, max_length=50)
+    species: list[Label] = Field(default_factory=list, max_length=20)
+    participant_count: int | None = Field(default=None, ge=0, le=2_000_000_000)
+    sample_count: int | None = Field(default=None, ge=0, le=2_000_000_000)
+    data_use: DataUseInput | None = None
+    access_level: AccessLevel
+    steward: Slug
+    committee: Slug | None = None
+    funders: list[FunderInput] = Field(default_factory=list, max_length=50)
+    license: Label | None = None
+    publications: list[PublicationInput] = Field(default_factory=list, max_length=200)
+
+    @field_validator("keywords", "data_types", "file_formats", "species")
+    @classmethod
+    def _unique_in_order(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(values))
+
+
+class DatasetCreate(DatasetFields):
+    accession: Accession | None = Field(
+        default=None, description="Given by ingest to keep accessions stable; minted otherwise."
+    )
+
+
+class DatasetUpdate(Strict):
+    """A partial update: fields left out keep their value."""
+
+    title: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+        | None
+    ) = None
+    description: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)] | None
+    ) = None
+    keywords: list[Label] | None = None
+    diseases: list[Curie] | None = None
+    phenotypes: list[Curie] | None = None
+    data_types: list[Label] | None = None
+    file_formats: list[Label] | None = None
+    species: list[Label] | None = None
+    participant_count: int | None = Field(default=None, ge=0, le=2_000_000_000)
+    sample_count: int | None = Field(default=None, ge=0, le=2_000_000_000)
+    data_use: DataUseInput | None = None
+    access_level: AccessLevel | None = None
+    committee: Slug | None = None
+    funders: list[FunderInput] | None = None
+    license: Label | None = None
+    publications: list[PublicationInput] | None = None
+
+
+class ChecksumInput(Strict):
+    type: str
+    checksum: str
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        normalised = value.strip().lower()
+        normalised = CHECKSUM_TYPE_ALIASES.get(normalised, normalised)
+        if normalised not in CHECKSUM_FORMATS:
+            raise ValueError(
+                f"unknown checksum type {value!r}; use one of {sorted(CHECKSUM_FORMATS)}"
+            )
+        return normalised
+
+    @model_validator(mode="after")
+    def _format_matches_type(self) -> ChecksumInput:
+        value = self.checksum.strip().lower()
+        if not re.match(CHECKSUM_FORMATS[self.type], value):
+            raise ValueError(f"{self.checksum!r} is not a valid {self.type} checksum")
+        object.__setattr__(self, "checksum", value)
+        return self
+
+
+class AccessMethodInput(Strict):
+    type: Literal["s3", "gs", "https", "file", "ftp", "gsiftp", "globus", "htsget"]
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+    access_id: DrsId | None = None
+    region: Label | None = None
+
+    @model_validator(mode="after")
+    def _url_matches_type(self) -> AccessMethodInput:
+        scheme = self.url.split("://", 1)[0].lower() if "://" in self.url else ""
+        expected = {"s3": "s3", "gs": "gs", "https": "https", "ftp": "ftp", "file": "file"}
+        if self.type in expected and scheme != expected[self.type]:
+            raise ValueError(f"a {self.type} access method needs a {expected[self.type]}:// URL")
+        if self.type == "file" and ".." in self.url.split("://", 1)[1].split("/"):
+            raise ValueError("file URLs may not contain '..' segments")
+        return self
+
+
+class FileCreate(Strict):
+    """A file to register as a DRS object."""
+
+    id: DrsId | None = Field(default=None, description="Opaque DRS id; a UUID is minted if absent.")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    size: int = Field(ge=0, le=2**63 - 1)
+    checksums: list[ChecksumInput] = Field(min_length=1, max_length=8)
+    mime_type: Label | None = None
+    version: Label | None = None
+    description: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    aliases: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(
+        default_factory=list, max_length=20
+    )
+    access_methods: list[AccessMethodInput] = Field(min_length=1, max_length=10)
+    created_time: datetime | None = None
+
+    @model_validator(mode="after")
+    def _distinct_keys(self) -> FileCreate:
+        types = [c.type for c in self.checksums]
+        if len(types) != len(set(types)):
+            raise ValueError("each checksum type may appear once")
+        access_ids = [m.access_id or m.type for m in self.access_methods]
+        if len(access_ids) != len(set(access_ids)):
+            raise ValueError("access methods need distinct access ids")
+        return self
+
+
+class BundleMemberInput(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    object_id: DrsId
+
+
+class BundleCreate(Strict):
+    id: DrsId | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    description: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    members: list[BundleMemberInput] = Field(min_length=1, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _distinct_members(self) -> BundleCreate:
+        names = [m.name for m in self.members]
+        if len(names) != len(set(names)):
+            raise ValueError("member names must be unique within a bundle")
+        ids = [m.object_id for m in self.members]
+        if len(ids) != len(set(ids)):
+            raise ValueError("an object may appear once in a bundle")
+        return self
+
+
+class OrganizationCreate(Strict):
+    slug: Slug
+    name: Label
+    kind: OrganizationKind
+    ror_id: Annotated[str, StringConstraints(pattern=r"^0[a-z0-9]{6}[0-9]{2}$")] | None = None
+
+
+class CommitteeCreate(Strict):
+    organization: Slug
+    slug: Slug
+    name: Label

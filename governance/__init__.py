@@ -1,0 +1,1 @@
+"""Access governance: committees, requests, grants, visas, audit."""

@@ -1,0 +1,1 @@
+"""Discovery over the catalog."""

@@ -1,0 +1,100 @@
+"""Test fixtures: one real Postgres database per xdist worker, migrated once; each test runs
+inside a transaction that is rolled back at the end, so tests never see each other's rows."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.database import embedded_postgres, prepare
+from api.settings import Settings
+from catalog.db import make_engine
+from tests.factories import Factory
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """ATRIUM_DATABASE_URL if set, else the embedded Postgres kept under .atrium/test."""
+    configured = os.environ.get("ATRIUM_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    with embedded_postgres(REPO / ".atrium" / "test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str, worker_id: str) -> str:
+    """A fresh database for this worker on the test server."""
+    name = f"atrium_test_{worker_id}"
+    admin = make_engine(server_url, pool_size=1)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=4)
+    prepare(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        outer.rollback()
+
+
+@pytest.fixture
+def sessions(connection: Connection) -> sessionmaker[Session]:
+    """Sessions whose commits become savepoints of the test's rolled-back transaction."""
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        data_dir=tmp_path_factory.getbasetemp() / "atrium-data",
+        public_base_url="http://testserver",
+        database_url=None,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, sessions: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+    return create_app(settings, sessions)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def factory(db: Session, app, settings: Settings) -> Factory:  # type: ignore[no-untyped-def]
+    return Factory(db, issuer=app.state.issuer)
