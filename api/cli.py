@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--dataset", help="accession that receives the files of a Gen3 manifest")
     ingest.add_argument(
-        "--gen3-ids", choices=["id", "alias"], default="id",
+        "--gen3-ids",
+        choices=["id", "alias"],
+        default="id",
         help="keep Gen3 GUIDs as DRS ids (default) or as aliases of minted ids",
     )
     ingest.set_defaults(handler=_ingest)
@@ -56,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="mint a token from the built-in issuer")
     token.add_argument("--sub", required=True, help="subject (user name)")
     token.add_argument(
-        "--role", action="append", default=[],
+        "--role",
+        action="append",
+        default=[],
         help="admin, steward:ORG, funder_auditor:ORG, committee_member:DAC, committee_chair:DAC;"
         " repeatable; the roles are stored in Postgres",
     )
@@ -88,7 +92,9 @@ def _with_server_options(settings: Settings, args: argparse.Namespace) -> Settin
     if args.port:
         changes["port"] = args.port
     if args.certfile and not settings.public_base_url:
-        changes["public_base_url"] = f"https://{args.host or settings.host}:{args.port or settings.port}"
+        changes["public_base_url"] = (
+            f"https://{args.host or settings.host}:{args.port or settings.port}"
+        )
     return settings.model_copy(update=changes)
 
 
@@ -107,8 +113,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     settings = _with_server_options(settings, args)
     with open_engine(settings) as engine:
         load_demo(
-            engine, settings, datasets=args.datasets, files_per_dataset=args.files_per_dataset,
-            seed=args.seed, console=console,
+            engine,
+            settings,
+            datasets=args.datasets,
+            files_per_dataset=args.files_per_dataset,
+            seed=args.seed,
+            console=console,
         )
         print_demo_users(engine, settings, console=Console())
         if args.no_serve:
@@ -117,14 +127,19 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from api.database import open_engine
     from catalog.ingest.runner import IngestFailed, ingest_path
+
+    from api.database import open_engine
 
     with open_engine(settings) as engine:
         try:
             report = ingest_path(
-                engine, args.file, fmt=args.format, dataset=args.dataset,
-                gen3_ids=args.gen3_ids, console=console,
+                engine,
+                args.file,
+                fmt=args.format,
+                dataset=args.dataset,
+                gen3_ids=args.gen3_ids,
+                console=console,
             )
         except IngestFailed as failure:
             for problem in failure.problems[:200]:

@@ -29,11 +29,11 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     leave the server running until the last one exits.
     """
     os.environ.setdefault("XDG_RUNTIME_DIR", _runtime_dir())
-    import pgserver
+    from pgserver.postgres_server import get_server
 
     pgdata = (data_dir / "postgres").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:
@@ -65,7 +65,9 @@ def prepare(engine: Engine) -> None:
 
 
 @contextmanager
-def open_engine(settings: Settings, *, pool_size: int = 10, prepared: bool = True) -> Iterator[Engine]:
+def open_engine(
+    settings: Settings, *, pool_size: int = 10, prepared: bool = True
+) -> Iterator[Engine]:
     with database_url(settings) as url:
         engine = make_engine(url, pool_size=pool_size)
         try:

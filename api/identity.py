@@ -15,8 +15,11 @@ from catalog.errors import AtriumError
 from catalog.models import RoleName
 from catalog.principals import SYSTEM
 
-ROLE_ALIASES = {"auditor": RoleName.FUNDER_AUDITOR, "chair": RoleName.COMMITTEE_CHAIR,
-                "member": RoleName.COMMITTEE_MEMBER}
+ROLE_ALIASES = {
+    "auditor": RoleName.FUNDER_AUDITOR,
+    "chair": RoleName.COMMITTEE_CHAIR,
+    "member": RoleName.COMMITTEE_MEMBER,
+}
 
 
 def parse_role(spec: str) -> tuple[RoleName, str | None]:
@@ -39,7 +42,11 @@ def assign_cli_roles(
         for role, scope in parsed:
             try:
                 service.assign_role(
-                    session, SYSTEM, issuer=settings.issuer_url, subject=subject, role=role,
+                    session,
+                    SYSTEM,
+                    issuer=settings.issuer_url,
+                    subject=subject,
+                    role=role,
                     scope=scope,
                 )
             except AtriumError as exc:

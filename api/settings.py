@@ -13,6 +13,11 @@ from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SIGNING_ALGORITHMS = ("RS256", "ES256")
+Algorithm = Literal["RS256", "ES256"]
+
+
+def _all_algorithms() -> list[Algorithm]:
+    return ["RS256", "ES256"]
 
 
 class TrustedIssuer(BaseModel):
@@ -26,7 +31,7 @@ class TrustedIssuer(BaseModel):
         default=None,
         description="Key set URL; read from the issuer's OIDC discovery document when absent.",
     )
-    algorithms: list[Literal["RS256", "ES256"]] = Field(default=list(SIGNING_ALGORITHMS))
+    algorithms: list[Algorithm] = Field(default_factory=_all_algorithms)
 
 
 class Settings(BaseSettings):

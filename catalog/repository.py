@@ -37,7 +37,7 @@ from catalog.models import (
 from catalog.principals import Principal
 
 
-def readable_datasets(principal: Principal) -> Select[tuple[Dataset]]:
+def readable_datasets(principal: Principal) -> Select[Dataset]:
     """Datasets the principal may see: published and retired ones, plus drafts it stewards."""
     if principal.is_admin:
         return select(Dataset)
@@ -82,7 +82,7 @@ SORT_COLUMNS: dict[str, Any] = {
 }
 
 
-def filtered_datasets(principal: Principal, flt: DatasetFilter) -> Select[tuple[Dataset]]:
+def filtered_datasets(principal: Principal, flt: DatasetFilter) -> Select[Dataset]:
     stmt = readable_datasets(principal)
     if flt.statuses:
         stmt = stmt.where(Dataset.status.in_(flt.statuses))
@@ -120,7 +120,7 @@ def count(session: Session, stmt: Select[Any]) -> int:
 
 def page_of_datasets(
     session: Session,
-    stmt: Select[tuple[Dataset]],
+    stmt: Select[Dataset],
     *,
     sort: str,
     descending: bool,
@@ -151,7 +151,7 @@ def sort_value(dataset: Dataset, sort: str) -> Any:
     return getattr(dataset, sort.lower())
 
 
-def descendants_statement(curie: str) -> Select[tuple[str]]:
+def descendants_statement(curie: str) -> Select[str]:
     """The term and every term below it in its ontology (recursive over parents)."""
     tree = (
         select(OntologyTerm.curie.label("curie"))

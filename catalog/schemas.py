@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -110,8 +110,35 @@ class DatasetCreate(DatasetFields):
     )
 
 
+NOT_NULLABLE_ON_UPDATE = (
+    "title",
+    "description",
+    "keywords",
+    "diseases",
+    "phenotypes",
+    "data_types",
+    "file_formats",
+    "species",
+    "access_level",
+    "funders",
+    "publications",
+)
+
+
 class DatasetUpdate(Strict):
-    """A partial update: fields left out keep their value."""
+    """A partial update: fields left out keep their value; nullable fields can be cleared with
+    an explicit null, the others cannot."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_required(cls, raw: Any) -> Any:
+        if isinstance(raw, dict):
+            cleared = [k for k in NOT_NULLABLE_ON_UPDATE if k in raw and raw[k] is None]
+            if cleared:
+                raise ValueError(
+                    f"{', '.join(cleared)} cannot be null; leave a field out to keep it"
+                )
+        return raw
 
     title: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

@@ -72,8 +72,16 @@ class Factory:
                     "name": f"sample{i}.cram",
                     "size": 1000 + i,
                     "checksums": [
-                        {"type": "sha-256", "checksum": hashlib.sha256(f"{prefix}{i}".encode()).hexdigest()},
-                        {"type": "md5", "checksum": hashlib.md5(f"{prefix}{i}".encode()).hexdigest()},
+                        {
+                            "type": "sha-256",
+                            "checksum": hashlib.sha256(f"{prefix}{i}".encode()).hexdigest(),
+                        },
+                        {
+                            "type": "md5",
+                            "checksum": hashlib.md5(
+                                f"{prefix}{i}".encode(), usedforsecurity=False
+                            ).hexdigest(),
+                        },
                     ],
                     "access_methods": [{"type": "s3", "url": f"s3://bucket/{prefix}/{i}.cram"}],
                 }
@@ -89,7 +97,11 @@ class Factory:
         service.ensure_user(self.session, issuer=self.issuer.issuer, subject=subject)
         for role, scope in roles:
             service.assign_role(
-                self.session, SYSTEM, issuer=self.issuer.issuer, subject=subject, role=role,
+                self.session,
+                SYSTEM,
+                issuer=self.issuer.issuer,
+                subject=subject,
+                role=role,
                 scope=scope,
             )
         self.session.flush()

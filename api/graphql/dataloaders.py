@@ -21,7 +21,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class MappingLoader(DataLoader, Generic[K, V]):  # type: ignore[misc]
+class MappingLoader(DataLoader, Generic[K, V]):
     """A loader over a repository function that returns ``{key: value}`` for many keys."""
 
     def __init__(

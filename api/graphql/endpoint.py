@@ -168,7 +168,7 @@ def _format(result: ExecutionResult) -> dict[str, Any]:
 
 def _format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
-    formatted = error.formatted
+    formatted: dict[str, Any] = dict(error.formatted)
     if isinstance(original, AtriumError):
         extensions: dict[str, Any] = {"code": original.code}
         if original.field:

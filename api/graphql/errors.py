@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import graphene
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from catalog.errors import AtriumError
@@ -59,9 +59,7 @@ def from_validation(error: ValidationError, prefix: str = "") -> list[CatalogErr
         path = prefix + ("." if prefix and parts and not parts[0].startswith("[") else "")
         path += "".join(parts)
         message = str(item["msg"]).removeprefix("Value error, ")
-        found.append(
-            CatalogError(field=camel_path(path) or None, message=message, code="INVALID")
-        )
+        found.append(CatalogError(field=camel_path(path) or None, message=message, code="INVALID"))
     return found
 
 
@@ -69,22 +67,13 @@ def from_domain(error: AtriumError) -> CatalogError:
     return CatalogError(field=camel_path(error.field), message=error.message, code=error.code)
 
 
-M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
+B = TypeVar("B", bound=BaseModel)
 
 
-def parse(model: type[M], raw: Any, prefix: str = "") -> tuple[M | None, list[CatalogError]]:
+def parse(model: type[B], raw: Any, prefix: str = "") -> tuple[B | None, list[CatalogError]]:
     try:
         return model.model_validate(raw), []
-    except ValidationError as exc:
-        return None, from_validation(exc, prefix)
-
-
-def parse_with(
-    adapter: TypeAdapter[R], raw: Any, prefix: str
-) -> tuple[R | None, list[CatalogError]]:
-    try:
-        return adapter.validate_python(raw), []
     except ValidationError as exc:
         return None, from_validation(exc, prefix)
 

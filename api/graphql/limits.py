@@ -65,9 +65,7 @@ def limit_rules(max_depth: int, max_complexity: int) -> list[type[ASTValidationR
             deepest, cost = depth, 0
             for selection in selection_set.selections:
                 if isinstance(selection, FieldNode):
-                    sub_depth, sub_cost = self._measure(
-                        selection.selection_set, depth + 1, seen
-                    )
+                    sub_depth, sub_cost = self._measure(selection.selection_set, depth + 1, seen)
                     deepest = max(deepest, sub_depth)
                     cost += 1 + _page_size(selection) * sub_cost
                 elif isinstance(selection, InlineFragmentNode):

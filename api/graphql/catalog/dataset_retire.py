@@ -22,7 +22,9 @@ class DatasetRetire(graphene.Mutation):
     errors = graphene.List(graphene.NonNull(CatalogError), required=True, description="Why not.")
 
     @staticmethod
-    def mutate(_root: Any, info: graphene.ResolveInfo, accession: str, reason: str) -> DatasetRetire:
+    def mutate(
+        _root: Any, info: graphene.ResolveInfo, accession: str, reason: str
+    ) -> DatasetRetire:
         c = ctx(info)
         dataset, errors = attempt(
             c.session,

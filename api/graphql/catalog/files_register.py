@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from api.graphql.catalog.inputs import FileInput, plain
 from api.graphql.catalog.types import ctx
-from api.graphql.errors import CatalogError, attempt, parse_with
+from api.graphql.errors import CatalogError, attempt, from_validation
 from catalog import service
 from catalog.schemas import FileCreate
 
@@ -40,9 +40,10 @@ class FilesRegister(graphene.Mutation):
                 code="INVALID",
             )
             return FilesRegister(object_ids=[], errors=[error])
-        data, errors = parse_with(FILES, plain(files), "files")
-        if data is None:
-            return FilesRegister(object_ids=[], errors=errors)
+        try:
+            data = FILES.validate_python(plain(files))
+        except ValidationError as exc:
+            return FilesRegister(object_ids=[], errors=from_validation(exc, "files"))
         ids, errors = attempt(
             c.session,
             lambda: service.register_files(c.session, c.principal, accession=accession, files=data),

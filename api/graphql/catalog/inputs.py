@@ -65,8 +65,8 @@ def _dataset_fields(required: bool) -> dict[str, Any]:
         "species": strings("Species, e.g. Homo sapiens."),
         "participant_count": graphene.Int(description="Participants (≥ 0)."),
         "sample_count": graphene.Int(description="Samples (≥ 0)."),
-        "data_use": graphene.Field(DataUseInput, description="Consented data use."),
-        "access_level": graphene.Field(AccessLevel, required=required, description="Access."),
+        "data_use": DataUseInput(description="Consented data use."),
+        "access_level": AccessLevel(required=required, description="Access."),
         "committee": graphene.String(description="Slug of the governing committee."),
         "funders": graphene.List(graphene.NonNull(FunderInput), description="Funders."),
         "license": graphene.String(description="License (SPDX id or URL)."),
@@ -154,7 +154,7 @@ class OrganizationInput(graphene.InputObjectType):
 
     slug = graphene.String(required=True, description="Short unique name, e.g. broad.")
     name = graphene.String(required=True, description="Display name.")
-    kind = graphene.Field(OrganizationKind, required=True, description="Steward, funder, ...")
+    kind = OrganizationKind(required=True, description="Steward, funder, ...")
     ror_id = graphene.String(description="ROR id, e.g. 05a0ya142.")
 
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import graphene
+
 from api.graphql.catalog.types import (
     AccessLevel,
     Committee,
@@ -45,8 +46,8 @@ class SortDirection(graphene.Enum):
 class DatasetOrder(graphene.InputObjectType):
     """Ordering of a dataset list."""
 
-    field = graphene.Field(DatasetSortField, required=True, description="Sort key.")
-    direction = graphene.Field(SortDirection, default_value="ASC", description="Direction.")
+    field = DatasetSortField(required=True, description="Sort key.")
+    direction = SortDirection(description="Direction (default ASC).")
 
 
 class DatasetFilter(graphene.InputObjectType):
@@ -118,7 +119,9 @@ class CatalogQuery(graphene.ObjectType):
 
     @staticmethod
     def resolve_dataset(
-        _root: Any, info: graphene.ResolveInfo, id: uuid.UUID | None = None,
+        _root: Any,
+        info: graphene.ResolveInfo,
+        id: uuid.UUID | None = None,
         accession: str | None = None,
     ) -> Any:
         if (id is None) == (accession is None):
@@ -130,14 +133,18 @@ class CatalogQuery(graphene.ObjectType):
 
     @staticmethod
     def resolve_datasets(
-        _root: Any, info: graphene.ResolveInfo, first: int, filter: Any = None,
-        order_by: Any = None, after: str | None = None,
+        _root: Any,
+        info: graphene.ResolveInfo,
+        first: int,
+        filter: Any = None,
+        order_by: Any = None,
+        after: str | None = None,
     ) -> Any:
         if not 1 <= first <= MAX_DATASETS_PAGE:
             raise Invalid(f"first must be between 1 and {MAX_DATASETS_PAGE}", field="first")
         c = ctx(info)
         sort = order_by.field.value if order_by else "ACCESSION"
-        descending = bool(order_by) and order_by.direction.value == "DESC"
+        descending = bool(order_by and order_by.direction) and order_by.direction.value == "DESC"
         flt = _filter(filter)
         stmt = repository.filtered_datasets(c.principal, flt)
         position = None
@@ -154,7 +161,9 @@ class CatalogQuery(graphene.ObjectType):
             for d in rows[:first]
         ]
         return connection(
-            DatasetConnection, edges, has_next=len(rows) > first,
+            DatasetConnection,
+            edges,
+            has_next=len(rows) > first,
             total_count=lambda: repository.count(c.session, stmt),
         )
 
@@ -171,7 +180,9 @@ class CatalogQuery(graphene.ObjectType):
 
     @staticmethod
     def resolve_organization(
-        _root: Any, info: graphene.ResolveInfo, id: uuid.UUID | None = None,
+        _root: Any,
+        info: graphene.ResolveInfo,
+        id: uuid.UUID | None = None,
         slug: str | None = None,
     ) -> Any:
         if (id is None) == (slug is None):

@@ -12,11 +12,11 @@ import graphene
 
 from api.graphql.context import Context
 from catalog import policies
+from catalog.errors import Invalid
 from catalog.models import AccessLevel as AccessLevelModel
 from catalog.models import DatasetStatus as DatasetStatusModel
 from catalog.models import OrganizationKind as OrganizationKindModel
 from catalog.models import TermRole
-from catalog.errors import Invalid
 from catalog.repository import FileTotals
 from catalog.schemas import PERMISSION_CODES
 
@@ -359,7 +359,7 @@ class Dataset(graphene.ObjectType):
     @staticmethod
     async def resolve_files(
         parent: Any, info: graphene.ResolveInfo, first: int = 20, after: str | None = None
-    ) -> DrsObjectConnection:
+    ) -> Any:
         if not 1 <= first <= MAX_FILES_PAGE:
             raise Invalid(f"first must be between 1 and {MAX_FILES_PAGE}", field="first")
         after_id = None
@@ -380,7 +380,10 @@ class Dataset(graphene.ObjectType):
 
 
 def connection(
-    kind: type[graphene.relay.Connection], edges: list[tuple[Any, str]], *, has_next: bool,
+    kind: type[graphene.relay.Connection],
+    edges: list[tuple[Any, str]],
+    *,
+    has_next: bool,
     total_count: Any,
 ) -> Any:
     """A Relay connection from (node, cursor) pairs; ``total_count`` may be a value or a

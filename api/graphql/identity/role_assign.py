@@ -28,15 +28,23 @@ class RoleAssign(graphene.Mutation):
 
     @staticmethod
     def mutate(
-        _root: Any, info: graphene.ResolveInfo, subject: str, role: Any,
-        issuer: str | None = None, scope: str | None = None,
+        _root: Any,
+        info: graphene.ResolveInfo,
+        subject: str,
+        role: Any,
+        issuer: str | None = None,
+        scope: str | None = None,
     ) -> RoleAssign:
         c = ctx(info)
         assignment, errors = attempt(
             c.session,
             lambda: service.assign_role(
-                c.session, c.principal, issuer=issuer or c.base_url, subject=subject,
-                role=RoleNameModel(role.value), scope=scope,
+                c.session,
+                c.principal,
+                issuer=issuer or c.base_url,
+                subject=subject,
+                role=RoleNameModel(role.value),
+                scope=scope,
             ),
         )
         return RoleAssign(assignment=assignment, errors=errors)

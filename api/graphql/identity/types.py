@@ -48,7 +48,9 @@ class Me(graphene.ObjectType):
 
     @staticmethod
     def resolve_roles(parent: Any, _info: graphene.ResolveInfo) -> Any:
-        return sorted(parent.roles, key=lambda r: (r.role.value, str(r.organization_id), str(r.committee_id)))
+        return sorted(
+            parent.roles, key=lambda r: (r.role.value, str(r.organization_id), str(r.committee_id))
+        )
 
 
 class IdentityQuery(graphene.ObjectType):
