@@ -43,14 +43,19 @@ def build_verifier(settings: Settings, issuer: BuiltinIssuer | None) -> TokenVer
     )
 
 
-def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Starlette:
-    issuer = (
-        BuiltinIssuer.from_data_dir(
-            settings.data_dir, issuer=settings.issuer_url, audience=settings.token_audience
-        )
-        if settings.builtin_issuer
-        else None
+def load_issuer(settings: Settings) -> BuiltinIssuer | None:
+    if not settings.builtin_issuer:
+        return None
+    return BuiltinIssuer.from_data_dir(
+        settings.data_dir, issuer=settings.issuer_url, audience=settings.token_audience
     )
+
+
+def create_app(
+    settings: Settings, sessions: sessionmaker[Session], *, issuer: BuiltinIssuer | None = None
+) -> Starlette:
+    """``issuer`` defaults to the built-in issuer of ``settings``; tests pass one loaded once."""
+    issuer = issuer or load_issuer(settings)
     verifier = build_verifier(settings, issuer)
 
     async def jwks(_request: Request) -> Response:

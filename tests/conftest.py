@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from api.app import create_app
+from api.app import create_app, load_issuer
+from api.auth.issuer import BuiltinIssuer
 from api.database import embedded_postgres, prepare
 from api.settings import Settings
 from catalog.db import make_engine
@@ -33,16 +34,26 @@ def server_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
-def database_url(server_url: str, worker_id: str) -> str:
-    """A fresh database for this worker on the test server."""
-    name = f"atrium_test_{worker_id}"
+def fresh_database(server_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the test server; its URL."""
     admin = make_engine(server_url, pool_size=1)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str, worker_id: str) -> str:
+    """This worker's database, migrated once; tests roll their changes back."""
+    return fresh_database(server_url, f"atrium_test_{worker_id}")
+
+
+@pytest.fixture
+def committed_database_url(server_url: str, worker_id: str) -> str:
+    """An empty database for tests whose code commits (CLI, concurrency), fresh each test."""
+    return fresh_database(server_url, f"atrium_scratch_{worker_id}")
 
 
 @pytest.fixture(scope="session")
@@ -75,18 +86,26 @@ def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
-        data_dir=tmp_path_factory.getbasetemp() / "atrium-data",
+        data_dir=tmp_path_factory.mktemp("atrium-data"),
         public_base_url="http://testserver",
         database_url=None,
     )
 
 
+@pytest.fixture(scope="session")
+def issuer(settings: Settings) -> BuiltinIssuer:
+    """Loaded once: parsing the RSA key costs tens of milliseconds."""
+    loaded = load_issuer(settings)
+    assert loaded is not None
+    return loaded
+
+
 @pytest.fixture
-def app(settings: Settings, sessions: sessionmaker[Session]):  # type: ignore[no-untyped-def]
-    return create_app(settings, sessions)
+def app(settings: Settings, sessions: sessionmaker[Session], issuer: BuiltinIssuer):  # type: ignore[no-untyped-def]
+    return create_app(settings, sessions, issuer=issuer)
 
 
 @pytest.fixture

@@ -48,8 +48,15 @@ class TokenVerifier:
     cache_seconds: int = 300
     leeway: int = 30
     clock: Callable[[], float] = time.time
-    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=5.0))
+    _http: httpx.AsyncClient | None = None
     _cache: dict[str, _CachedKeys] = field(default_factory=dict)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """Created on first use: deployments trusting only the built-in issuer never need it."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=5.0)
+        return self._http
 
     async def verify(self, token: str) -> dict[str, Any]:
         header, unverified = _peek(token)
@@ -116,7 +123,8 @@ class TokenVerifier:
         return str(metadata["jwks_uri"])
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
 
 def _has_kid(keys: KeySet, kid: Any) -> bool:

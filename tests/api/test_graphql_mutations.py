@@ -27,7 +27,8 @@ RETIRE = """mutation($a: String!, $r: String!) { datasetRetire(accession: $a, re
   dataset { status retiredReason } errors { field message code } } }"""
 REGISTER = """mutation($a: String!, $files: [FileInput!]!) {
   filesRegister(accession: $a, files: $files) { objectIds errors { field message code } } }"""
-BUNDLE = """mutation($a: String!, $input: BundleInput!) { bundleCreate(accession: $a, input: $input) {
+BUNDLE = """mutation($a: String!, $input: BundleInput!) {
+  bundleCreate(accession: $a, input: $input) {
   bundle { id size isBundle checksums { type checksum } contents { name object { id } } }
   errors { field message code } } }"""
 
@@ -353,7 +354,8 @@ def test_nested_bundles(client: TestClient, factory: Factory) -> None:
     ]
     totals = gql(
         client,
-        "query($a: String) { dataset(accession: $a) { fileCount totalBytes files { totalCount } } }",
+        "query($a: String) { dataset(accession: $a) {"
+        " fileCount totalBytes files { totalCount } } }",
         {"a": dataset.accession},
         headers,
     )["dataset"]

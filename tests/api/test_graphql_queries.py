@@ -179,15 +179,12 @@ def test_storage_urls_are_shown_to_stewards_only(client: TestClient, factory: Fa
 def test_datasets_pages_are_stable_and_complete(client: TestClient, factory: Factory) -> None:
     steward = factory.organization()
     made = [factory.dataset(steward, publish=True, participant_count=n * 10) for n in range(7)]
-    query = (
-        """query($after: String) {
+    query = """query($after: String, $steward: String) {
       datasets(first: 3, after: $after, orderBy: {field: PARTICIPANTS, direction: DESC},
-               filter: {steward: "%s"}) {
+               filter: {steward: $steward}) {
         totalCount pageInfo { hasNextPage endCursor }
         edges { node { accession participantCount } }
       } }"""
-        % steward.slug
-    )
     seen: list[int] = []
     after = None
     pages = 0

@@ -1,0 +1,163 @@
+"""Every catalog mutation against every role: who may, and the code everyone else gets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from catalog.models import Dataset, Organization, RoleName
+from tests.api.graphql import gql
+from tests.factories import Factory
+
+ROLES = (
+    "anonymous",
+    "researcher",
+    "steward",
+    "other_steward",
+    "committee_member",
+    "committee_chair",
+    "funder_auditor",
+    "admin",
+)
+
+
+@dataclass
+class World:
+    steward: Organization
+    draft: Dataset
+    published: Dataset
+    file_id: str
+    headers: dict[str, dict[str, str]]
+
+
+@pytest.fixture
+def world(factory: Factory) -> World:
+    steward = factory.organization()
+    funder = factory.organization("funder")
+    committee = factory.committee(steward)
+    draft = factory.dataset(steward, committee=committee.slug)
+    published = factory.dataset(
+        steward, publish=True, access_level="controlled", committee=committee.slug
+    )
+    file_id = factory.files(published, 1)[0]
+    headers = {
+        "anonymous": {},
+        "researcher": factory.headers("rita"),
+        "steward": factory.headers("sam", (RoleName.STEWARD, steward.slug)),
+        "other_steward": factory.headers("otto", (RoleName.STEWARD, factory.organization().slug)),
+        "committee_member": factory.headers("mo", (RoleName.COMMITTEE_MEMBER, committee.slug)),
+        "committee_chair": factory.headers("carla", (RoleName.COMMITTEE_CHAIR, committee.slug)),
+        "funder_auditor": factory.headers("fiona", (RoleName.FUNDER_AUDITOR, funder.slug)),
+        "admin": factory.headers("ada", (RoleName.ADMIN, None)),
+    }
+    return World(steward, draft, published, file_id, headers)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    query: str
+    variables: Callable[[World], dict[str, Any]]
+    allowed: frozenset[str]
+    refused_code: Callable[[str], str] = lambda _role: "FORBIDDEN"
+
+
+def _hidden_draft(role: str) -> str:
+    """Callers who may not see a draft are told it does not exist, not that it is forbidden."""
+    return "FORBIDDEN" if role in ("steward", "admin") else "NOT_FOUND"
+
+
+STEWARDS = frozenset({"steward", "admin"})
+CASES = [
+    Case(
+        "datasetCreate",
+        "mutation($i: DatasetCreateInput!) { datasetCreate(input: $i) { errors { code } } }",
+        lambda w: {"i": {"title": "T", "accessLevel": "OPEN", "steward": w.steward.slug}},
+        STEWARDS,
+    ),
+    Case(
+        "datasetUpdate",
+        'mutation($a: String!) { datasetUpdate(accession: $a, input: {title: "New"}) {'
+        " errors { code } } }",
+        lambda w: {"a": w.published.accession},
+        STEWARDS,
+    ),
+    Case(
+        "datasetPublish",
+        "mutation($a: String!) { datasetPublish(accession: $a) { errors { code } } }",
+        lambda w: {"a": w.draft.accession},
+        STEWARDS,
+        _hidden_draft,
+    ),
+    Case(
+        "datasetRetire",
+        'mutation($a: String!) { datasetRetire(accession: $a, reason: "r") { errors { code } } }',
+        lambda w: {"a": w.published.accession},
+        STEWARDS,
+    ),
+    Case(
+        "filesRegister",
+        "mutation($a: String!, $f: [FileInput!]!) { filesRegister(accession: $a, files: $f) {"
+        " errors { code } } }",
+        lambda w: {
+            "a": w.published.accession,
+            "f": [
+                {
+                    "name": "x.vcf",
+                    "size": 1,
+                    "checksums": [{"type": "md5", "checksum": "0" * 32}],
+                    "accessMethods": [{"type": "https", "url": "https://example.org/x.vcf"}],
+                }
+            ],
+        },
+        STEWARDS,
+    ),
+    Case(
+        "bundleCreate",
+        'mutation($a: String!, $id: ID!) { bundleCreate(accession: $a, input: {name: "b",'
+        ' members: [{name: "m", objectId: $id}]}) { errors { code } } }',
+        lambda w: {"a": w.published.accession, "id": w.file_id},
+        STEWARDS,
+    ),
+    Case(
+        "organizationCreate",
+        'mutation { organizationCreate(input: {slug: "fresh-org", name: "F", kind: STEWARD})'
+        " { errors { code } } }",
+        lambda w: {},
+        frozenset({"admin"}),
+    ),
+    Case(
+        "committeeCreate",
+        'mutation($o: String!) { committeeCreate(input: {organization: $o, slug: "fresh-dac",'
+        ' name: "D"}) { errors { code } } }',
+        lambda w: {"o": w.steward.slug},
+        STEWARDS,
+    ),
+    Case(
+        "roleAssign",
+        'mutation { roleAssign(subject: "newbie", role: ADMIN) { errors { code } } }',
+        lambda w: {},
+        frozenset({"admin"}),
+    ),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_mutation_authorization(client: TestClient, world: World, case: Case, role: str) -> None:
+    data = gql(client, case.query, case.variables(world), world.headers[role])
+    errors = data[case.name]["errors"]
+    if role in case.allowed:
+        assert errors == [], f"{role} should be allowed to {case.name}"
+    else:
+        assert errors == [{"code": case.refused_code(role)}], f"{role} must not {case.name}"
+
+
+def test_every_mutation_is_in_the_matrix(app: Any) -> None:
+    """A new mutation without an authorization case fails here instead of shipping unguarded."""
+    mutation_type = app.state.graphql.schema.mutation_type
+    assert set(mutation_type.fields) == {c.name for c in CASES}
