@@ -39,7 +39,10 @@ def build_verifier(settings: Settings, issuer: BuiltinIssuer | None) -> TokenVer
         )
     assert all(set(p.algorithms) <= set(SIGNING_ALGORITHMS) for p in policies.values())
     return TokenVerifier(
-        policies, cache_seconds=settings.jwks_cache_seconds, leeway=settings.clock_skew_seconds
+        policies,
+        cache_seconds=settings.jwks_cache_seconds,
+        min_refetch_seconds=settings.jwks_min_refetch_seconds,
+        leeway=settings.clock_skew_seconds,
     )
 
 

@@ -120,7 +120,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             seed=args.seed,
             console=console,
         )
-        print_demo_users(engine, settings, console=Console())
+        print_demo_users(settings, console=Console())
         if args.no_serve:
             return 0
         return serve(settings, certfile=args.certfile, keyfile=args.keyfile, engine=engine)

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     jwks_cache_seconds: int = Field(
         default=300, ge=0, description="How long fetched JWKS documents are reused."
     )
+    jwks_min_refetch_seconds: int = Field(
+        default=30, ge=0, description="Least time between refetches for an unknown key id."
+    )
     clock_skew_seconds: int = Field(
         default=30, ge=0, le=300, description="Leeway allowed on exp/nbf/iat."
     )

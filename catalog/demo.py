@@ -125,7 +125,7 @@ def records(*, datasets: int, files_per_dataset: int, seed: int) -> Iterator[dic
     extensions = {f["name"]: f["extensions"][0] for f in vocab["file_formats"]}
     mime_types = {f["name"]: f["mime_type"] for f in vocab["file_formats"]}
     for n in range(1, datasets + 1):
-        rng = random.Random(f"{seed}:{n}")
+        rng = random.Random(f"{seed}:{n}")  # noqa: S311 - demo data, not secrets
         dataset = _dataset(rng, n, diseases, phenotypes)
         yield dataset
         for i in range(files_per_dataset):

@@ -28,12 +28,14 @@ class BearerAuthMiddleware:
         header = _authorization(scope)
         if header is not None:
             scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                message = "Authorization header must be 'Bearer <token>'"
+                await _refuse(send, message, error="invalid_request")
+                return
             try:
-                if scheme.lower() != "bearer" or not token.strip():
-                    raise Unauthenticated("Authorization header must be 'Bearer <token>'")
                 scope["state"]["claims"] = await self.verifier.verify(token.strip())
             except Unauthenticated as exc:
-                await _refuse(send, exc.message)
+                await _refuse(send, exc.message, error="invalid_token")
                 return
         await self.app(scope, receive, send)
 
@@ -45,8 +47,9 @@ def _authorization(scope: Scope) -> str | None:
     return None
 
 
-async def _refuse(send: Send, message: str) -> None:
-    """401 in a shape both GraphQL clients and GA4GH clients understand."""
+async def _refuse(send: Send, message: str, *, error: str) -> None:
+    """401 in a shape both GraphQL clients and GA4GH clients understand; ``error`` is the
+    RFC 6750 code for the WWW-Authenticate challenge."""
     body = json.dumps(
         {
             "msg": message,
@@ -61,7 +64,7 @@ async def _refuse(send: Send, message: str) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b'Bearer error="invalid_token"'),
+                (b"www-authenticate", f'Bearer error="{error}"'.encode()),
                 (b"cache-control", b"no-store"),
             ],
         }

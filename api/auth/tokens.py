@@ -8,6 +8,7 @@ echoing the token.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -46,10 +47,12 @@ class _CachedKeys:
 class TokenVerifier:
     policies: dict[str, IssuerPolicy]
     cache_seconds: int = 300
+    min_refetch_seconds: int = 30
     leeway: int = 30
     clock: Callable[[], float] = time.time
     _http: httpx.AsyncClient | None = None
     _cache: dict[str, _CachedKeys] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -86,6 +89,10 @@ class TokenVerifier:
             registry.validate(verified.claims)
         except jose_errors.ExpiredTokenError as exc:
             raise Unauthenticated("token has expired") from exc
+        except jose_errors.InvalidClaimError as exc:
+            if exc.claim == "nbf":
+                raise Unauthenticated("token is not yet valid") from exc
+            raise Unauthenticated(f"token claim {exc.claim!r} is invalid or missing") from exc
         except jose_errors.ClaimError as exc:
             raise Unauthenticated(f"token claim {exc.claim!r} is invalid or missing") from exc
         if not isinstance(verified.claims.get("sub"), str) or not verified.claims["sub"]:
@@ -93,29 +100,51 @@ class TokenVerifier:
         return verified.claims
 
     async def _keys(self, policy: IssuerPolicy, kid: Any) -> KeySet:
+        """The issuer's keys, fetched at most once per ``cache_seconds``, and again early only
+        for an unknown ``kid`` (key rotation) and then at most once per
+        ``min_refetch_seconds``: unsigned garbage naming a trusted issuer must not be able to
+        make us hammer that issuer."""
         if policy.local_keys is not None:
             return policy.local_keys
         cached = self._cache.get(policy.issuer)
-        fresh = cached is not None and self.clock() - cached.fetched_at < self.cache_seconds
-        if cached is not None and fresh and _has_kid(cached.keys, kid):
+        if cached is not None and self._usable(cached, kid):
             return cached.keys
-        keys = await self._fetch(policy)
-        self._cache[policy.issuer] = _CachedKeys(keys, self.clock())
-        return keys
+        lock = self._locks.setdefault(policy.issuer, asyncio.Lock())
+        async with lock:
+            cached = self._cache.get(policy.issuer)  # a concurrent request may have fetched
+            if cached is not None and self._usable(cached, kid):
+                return cached.keys
+            keys = await self._fetch(policy)
+            self._cache[policy.issuer] = _CachedKeys(keys, self.clock())
+            return keys
+
+    def _usable(self, cached: _CachedKeys, kid: Any) -> bool:
+        age = self.clock() - cached.fetched_at
+        if age >= self.cache_seconds:
+            return False
+        return _has_kid(cached.keys, kid) or age < self.min_refetch_seconds
 
     async def _fetch(self, policy: IssuerPolicy) -> KeySet:
         try:
             jwks_uri = policy.jwks_uri or await self._discover_jwks_uri(policy.issuer)
             response = await self.http.get(jwks_uri)
             response.raise_for_status()
-            return KeySet.import_key_set(response.json())
+            document = response.json()
+            if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+                raise ValueError("the JWKS document is not a JWK set")
+            return KeySet.import_key_set(document)
         except (httpx.HTTPError, ValueError, jose_errors.JoseError) as exc:
             raise Unauthenticated("the token issuer's keys could not be fetched") from exc
 
     async def _discover_jwks_uri(self, issuer: str) -> str:
         response = await self.http.get(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
         response.raise_for_status()
-        metadata = OpenIDProviderMetadata(response.json())
+        document = response.json()
+        if not isinstance(document, dict) or not all(
+            isinstance(document.get(k), str) for k in ("issuer", "jwks_uri")
+        ):
+            raise ValueError("the discovery document lacks issuer and jwks_uri strings")
+        metadata = OpenIDProviderMetadata(document)
         metadata.validate_issuer()
         metadata.validate_jwks_uri()
         if metadata["issuer"] != issuer:

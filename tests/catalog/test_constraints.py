@@ -1,0 +1,364 @@
+"""Integrity held by Postgres itself, whatever path the rows take (ORM, COPY, a psql session).
+
+Rows are written with raw SQL, each attempt in a savepoint, and every refusal is pinned to the
+constraint (or trigger) that made it, next to a valid row that the same statement accepts.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from catalog import service
+from catalog.models import Dataset, Organization
+from tests.factories import Factory
+
+CHECK_VIOLATION = "23514"
+UNIQUE_VIOLATION = "23505"
+INSUFFICIENT_PRIVILEGE = "42501"
+SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
+def execute(db: Session, sql: str, **params: Any) -> Any:
+    with db.begin_nested():
+        return db.execute(text(sql), params)
+
+
+def refused(db: Session, sql: str, **params: Any) -> DBAPIError:
+    """Run ``sql`` in a savepoint that Postgres must refuse; the session stays usable."""
+    with pytest.raises(DBAPIError) as caught:
+        execute(db, sql, **params)
+    return caught.value
+
+
+def assert_violates(error: DBAPIError, constraint: str, code: str = CHECK_VIOLATION) -> None:
+    assert isinstance(error, IntegrityError), error
+    assert error.orig is not None
+    assert (error.orig.pgcode, error.orig.diag.constraint_name) == (code, constraint), error
+
+
+@pytest.fixture
+def steward(factory: Factory) -> Organization:
+    return factory.organization()
+
+
+@pytest.fixture
+def dataset(factory: Factory, steward: Organization) -> Dataset:
+    return factory.dataset(steward)
+
+
+INSERT_OBJECT = (
+    "INSERT INTO drs_objects (id, dataset_id, name, size, is_bundle)"
+    " VALUES (:id, :dataset_id, :name, :size, :is_bundle)"
+)
+
+
+def insert_object(
+    db: Session, dataset: Dataset, object_id: str, *, size: int = 1, is_bundle: bool = False
+) -> None:
+    execute(
+        db,
+        INSERT_OBJECT,
+        id=object_id,
+        dataset_id=dataset.id,
+        name="sample.cram",
+        size=size,
+        is_bundle=is_bundle,
+    )
+
+
+INSERT_DATASET = (
+    "INSERT INTO datasets (id, accession, title, access_level, steward_id, status, version,"
+    " retired_at) VALUES (gen_random_uuid(), :accession, 'A dataset', 'open', :steward_id,"
+    " :status, :version, :retired_at) RETURNING accession"
+)
+
+
+def dataset_row(steward: Organization, **changes: Any) -> dict[str, Any]:
+    row = {
+        "accession": f"ATR-DS-{uuid.uuid4().int % 10**9:09d}",
+        "steward_id": steward.id,
+        "status": "draft",
+        "version": 0,
+        "retired_at": None,
+    }
+    return {**row, **changes}
+
+
+# --- DRS objects --------------------------------------------------------------------------------
+
+
+def test_negative_file_size_is_refused(db: Session, dataset: Dataset) -> None:
+    params = {"dataset_id": dataset.id, "name": "a.cram", "is_bundle": False}
+    execute(db, INSERT_OBJECT, id="empty-file", size=0, **params)
+
+    error = refused(db, INSERT_OBJECT, id="negative-file", size=-1, **params)
+
+    assert_violates(error, "ck_drs_objects_size_non_negative")
+
+
+@pytest.mark.parametrize(
+    "object_id", ["a/b", "../etc/passwd", "with space", "", "ünïcode"], ids=repr
+)
+def test_drs_id_outside_the_unreserved_characters_is_refused(
+    db: Session, dataset: Dataset, object_id: str
+) -> None:
+    params = {"dataset_id": dataset.id, "name": "a.cram", "size": 1, "is_bundle": False}
+    execute(db, INSERT_OBJECT, id="Az09._~-", **params)
+
+    error = refused(db, INSERT_OBJECT, id=object_id, **params)
+
+    assert_violates(error, "ck_drs_objects_id_format")
+
+
+INSERT_CHECKSUM = (
+    "INSERT INTO checksums (object_id, type, checksum) VALUES (:object_id, :type, :checksum)"
+)
+
+
+@pytest.mark.parametrize(
+    "checksum",
+    [SHA256.upper(), SHA256[:-1], SHA256 + "0", "g" * 64, f" {SHA256[1:]}", f"sha256:{SHA256}"],
+    ids=["uppercase", "63-chars", "65-chars", "not-hex", "leading-space", "prefixed"],
+)
+def test_sha256_checksum_must_be_64_lowercase_hex(
+    db: Session, dataset: Dataset, checksum: str
+) -> None:
+    insert_object(db, dataset, "checked")
+    insert_object(db, dataset, "unchecked")
+    execute(db, INSERT_CHECKSUM, object_id="checked", type="sha-256", checksum=SHA256)
+
+    error = refused(db, INSERT_CHECKSUM, object_id="unchecked", type="sha-256", checksum=checksum)
+
+    assert_violates(error, "ck_checksums_checksum_format")
+
+
+@pytest.mark.parametrize("checksum_type", ["crc64", "SHA-256", "sha256", ""])
+def test_unknown_checksum_type_is_refused(
+    db: Session, dataset: Dataset, checksum_type: str
+) -> None:
+    insert_object(db, dataset, "object")
+
+    error = refused(db, INSERT_CHECKSUM, object_id="object", type=checksum_type, checksum=SHA256)
+
+    assert_violates(error, "ck_checksums_type_known")
+
+
+INSERT_MEMBER = (
+    "INSERT INTO bundle_members (bundle_id, name, child_id) VALUES (:bundle_id, :name, :child_id)"
+)
+
+
+def test_bundle_containing_itself_is_refused(db: Session, dataset: Dataset) -> None:
+    insert_object(db, dataset, "bundle", is_bundle=True)
+    insert_object(db, dataset, "member")
+    execute(db, INSERT_MEMBER, bundle_id="bundle", name="member.cram", child_id="member")
+
+    error = refused(db, INSERT_MEMBER, bundle_id="bundle", name="itself", child_id="bundle")
+
+    assert_violates(error, "ck_bundle_members_not_self")
+
+
+# --- datasets -----------------------------------------------------------------------------------
+
+
+def test_duplicate_accession_is_refused(
+    db: Session, dataset: Dataset, steward: Organization
+) -> None:
+    error = refused(db, INSERT_DATASET, **dataset_row(steward, accession=dataset.accession))
+
+    assert_violates(error, "uq_datasets_accession", UNIQUE_VIOLATION)
+
+
+@pytest.mark.parametrize(
+    "accession",
+    ["ATR-DS-12345", "atr-ds-123456", "ATR-DS-12345X", "DS-123456", "ATR-DS-123456 ", "ATR-DS-"],
+    ids=repr,
+)
+def test_accession_not_matching_the_pattern_is_refused(
+    db: Session, steward: Organization, accession: str
+) -> None:
+    assert execute(db, INSERT_DATASET, **dataset_row(steward, accession="ATR-DS-1234567")).one()
+
+    error = refused(db, INSERT_DATASET, **dataset_row(steward, accession=accession))
+
+    assert_violates(error, "ck_datasets_accession_format")
+
+
+@pytest.mark.parametrize(
+    ("status", "retired_at"),
+    [("retired", None), ("published", "2026-01-01T00:00:00Z")],
+    ids=["retired-without-retired-at", "published-with-retired-at"],
+)
+def test_retired_at_is_set_exactly_when_retired(
+    db: Session, steward: Organization, status: str, retired_at: str | None
+) -> None:
+    valid = dataset_row(steward, status="retired", version=1, retired_at="2026-01-01T00:00:00Z")
+    assert execute(db, INSERT_DATASET, **valid).one()
+
+    row = dataset_row(steward, status=status, version=1, retired_at=retired_at)
+    error = refused(db, INSERT_DATASET, **row)
+
+    assert_violates(error, "ck_datasets_retired_has_timestamp")
+
+
+def test_datasets_created_without_an_accession_get_the_next_minted_one(
+    db: Session, factory: Factory, steward: Organization
+) -> None:
+    minted = factory.dataset(steward).accession
+    assert re.fullmatch(r"ATR-DS-[0-9]{6}", minted), minted
+
+    insert = (
+        "INSERT INTO datasets (id, title, access_level, steward_id)"
+        " VALUES (gen_random_uuid(), 'Raw', 'open', :steward_id) RETURNING accession"
+    )
+    first = execute(db, insert, steward_id=steward.id).scalar_one()
+    second = execute(db, insert, steward_id=steward.id).scalar_one()
+
+    for accession in (first, second):
+        assert re.fullmatch(r"ATR-DS-[0-9]{6}", accession), accession
+    assert int(minted[7:]) < int(first[7:]) < int(second[7:]) == int(first[7:]) + 1
+
+
+# --- roles and publications ---------------------------------------------------------------------
+
+
+INSERT_ROLE = (
+    "INSERT INTO role_assignments (id, user_id, role, organization_id, committee_id)"
+    " VALUES (gen_random_uuid(), :user_id, :role, :organization_id, :committee_id)"
+)
+
+
+@pytest.mark.parametrize(
+    ("role", "scoped_to"),
+    [
+        ("steward", None),
+        ("funder_auditor", None),
+        ("admin", "organization"),
+        ("committee_member", "organization"),
+        ("steward", "committee"),
+    ],
+    ids=[
+        "steward-without-organization",
+        "auditor-without-organization",
+        "admin-with-organization",
+        "committee-member-with-organization",
+        "steward-with-committee",
+    ],
+)
+def test_role_assignment_scope_must_match_the_role(
+    db: Session, factory: Factory, steward: Organization, role: str, scoped_to: str | None
+) -> None:
+    user = service.ensure_user(db, issuer="https://idp.example", subject=f"u-{uuid.uuid4()}")
+    committee = factory.committee(steward)
+    execute(
+        db,
+        INSERT_ROLE,
+        user_id=user.id,
+        role="steward",
+        organization_id=steward.id,
+        committee_id=None,
+    )
+
+    error = refused(
+        db,
+        INSERT_ROLE,
+        user_id=user.id,
+        role=role,
+        organization_id=steward.id if scoped_to == "organization" else None,
+        committee_id=committee.id if scoped_to == "committee" else None,
+    )
+
+    assert_violates(error, "ck_role_assignments_scope_matches_role")
+
+
+INSERT_PUBLICATION = (
+    "INSERT INTO publications (dataset_id, scheme, identifier)"
+    " VALUES (:dataset_id, :scheme, :identifier)"
+)
+
+
+@pytest.mark.parametrize(
+    "doi",
+    [
+        "doi:10.1000/xyz",
+        "https://doi.org/10.1000/xyz",
+        "10.12/xyz",
+        "10.1000/",
+        "10.1000/with space",
+        "11.1000/xyz",
+    ],
+    ids=repr,
+)
+def test_publication_with_a_malformed_doi_is_refused(
+    db: Session, dataset: Dataset, doi: str
+) -> None:
+    execute(db, INSERT_PUBLICATION, dataset_id=dataset.id, scheme="doi", identifier="10.1000/xyz")
+
+    error = refused(db, INSERT_PUBLICATION, dataset_id=dataset.id, scheme="doi", identifier=doi)
+
+    assert_violates(error, "ck_publications_identifier_format")
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def audit_event_id(db: Session) -> int:
+    inserted: int = execute(
+        db,
+        "INSERT INTO audit_events (actor, action, object_type, object_id, summary)"
+        " VALUES ('alice@https://idp.example', 'dataset.created', 'dataset', 'ATR-DS-000001',"
+        ' \'{"title": "A"}\') RETURNING id',
+    ).scalar_one()
+    return inserted
+
+
+def audit_event(db: Session, event_id: int) -> Any:
+    return db.execute(
+        text("SELECT actor, action, object_id FROM audit_events WHERE id = :id"), {"id": event_id}
+    ).one()
+
+
+@pytest.mark.parametrize(
+    ("statement", "operation"),
+    [
+        ("UPDATE audit_events SET actor = 'mallory' WHERE id = :id", "UPDATE"),
+        ("DELETE FROM audit_events WHERE id = :id", "DELETE"),
+        ("TRUNCATE audit_events", "TRUNCATE"),
+    ],
+    ids=["update", "delete", "truncate"],
+)
+def test_audit_events_are_append_only(
+    db: Session, audit_event_id: int, statement: str, operation: str
+) -> None:
+    before = audit_event(db, audit_event_id)
+    assert tuple(before) == ("alice@https://idp.example", "dataset.created", "ATR-DS-000001")
+
+    error = refused(db, statement, id=audit_event_id)
+
+    assert error.orig is not None
+    assert error.orig.pgcode == INSUFFICIENT_PRIVILEGE
+    assert f"audit_events is append-only: {operation} refused" in str(error.orig)
+    assert audit_event(db, audit_event_id) == before
+
+
+def test_audit_events_accept_inserts(db: Session, factory: Factory, audit_event_id: int) -> None:
+    dataset = factory.dataset()
+
+    assert tuple(audit_event(db, audit_event_id)) == (
+        "alice@https://idp.example",
+        "dataset.created",
+        "ATR-DS-000001",
+    )
+    recorded = db.execute(
+        text("SELECT action FROM audit_events WHERE object_id = :accession"),
+        {"accession": dataset.accession},
+    ).scalars()
+    assert list(recorded) == ["dataset.created"]

@@ -1,0 +1,166 @@
+"""GraphQL benchmark: the nested catalog query (page of 100 datasets with steward, funders,
+diseases and their first 10 files) against `atrium serve`, from this separate process.
+
+    python tests/perf/bench_graphql.py --datasets 20000 --files-per-dataset 50
+    python tests/perf/bench_graphql.py --skip-load          # reuse the loaded catalog
+
+Loads the demo catalog with `atrium demo --no-serve` into --data-dir (embedded Postgres unless
+ATRIUM_DATABASE_URL is set), starts `atrium serve`, drives it at --concurrency for --duration
+seconds, and prints latency percentiles, throughput and the server's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+QUERY = """query($first: Int!, $steward: String, $order: DatasetSortField!) {
+  datasets(first: $first, filter: {steward: $steward},
+           orderBy: {field: $order, direction: DESC}) {
+    totalCount pageInfo { endCursor hasNextPage }
+    edges { node {
+      accession title accessLevel participantCount fileCount totalBytes
+      steward { slug name }
+      funders { funder { name } awardNumber }
+      diseases { curie label }
+      files(first: 10) { totalCount edges { node {
+        id name size mimeType checksums { type checksum } accessMethods { type accessId region }
+      } } }
+    } }
+  } }"""
+STEWARDS = [
+    None,
+    "northbridge-genomics",
+    "lakeside-cancer-institute",
+    "meridian-health-research",
+    "cascadia-brain-initiative",
+    "harbor-pediatric-biobank",
+    "sierra-imaging-consortium",
+]
+ORDERS = ["UPDATED_AT", "PARTICIPANTS", "TITLE", "ACCESSION"]
+
+
+def atrium(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "atrium"), *args]
+
+
+def load(args: argparse.Namespace, env: dict[str, str]) -> None:
+    started = time.perf_counter()
+    subprocess.run(
+        atrium(
+            "demo",
+            "--no-serve",
+            "--datasets",
+            str(args.datasets),
+            "--files-per-dataset",
+            str(args.files_per_dataset),
+        ),
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(
+        f"loaded {args.datasets} datasets x {args.files_per_dataset} files "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
+async def drive(args: argparse.Namespace, url: str) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.perf_counter() + args.duration
+    rng = random.Random(7)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal failures
+        while time.perf_counter() < deadline:
+            variables = {
+                "first": args.page,
+                "steward": rng.choice(STEWARDS),
+                "order": rng.choice(ORDERS),
+            }
+            started = time.perf_counter()
+            response = await client.post(url, json={"query": QUERY, "variables": variables})
+            elapsed = time.perf_counter() - started
+            body = response.json()
+            if response.status_code != 200 or "errors" in body:
+                failures += 1
+                continue
+            latencies.append(elapsed)
+
+    limits = httpx.Limits(max_connections=args.concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(args.concurrency)))
+        wall = time.perf_counter() - began
+    return latencies, failures, wall
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 10) - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/atrium-bench"))
+    parser.add_argument("--datasets", type=int, default=20_000)
+    parser.add_argument("--files-per-dataset", type=int, default=50)
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--page", type=int, default=100)
+    parser.add_argument("--port", type=int, default=8123)
+    args = parser.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "ATRIUM_DATA_DIR": str(args.data_dir),
+        "ATRIUM_PORT": str(args.port),
+        "ATRIUM_LOG_LEVEL": "warning",
+    }
+    if not args.skip_load:
+        load(args, env)
+    server = subprocess.Popen(atrium("serve"), env=env)
+    url = f"http://127.0.0.1:{args.port}/graphql"
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"http://127.0.0.1:{args.port}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        warm = argparse.Namespace(**{**vars(args), "duration": 5.0})
+        asyncio.run(drive(warm, url))
+        latencies, failures, wall = asyncio.run(drive(args, url))
+        rss = peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    ms = [v * 1000 for v in latencies]
+    print(f"requests={len(ms)} failures={failures} concurrency={args.concurrency} page={args.page}")
+    print(f"throughput={len(ms) / wall:.1f} req/s")
+    print(
+        f"p50={percentile(ms, 50):.1f} ms p95={percentile(ms, 95):.1f} ms "
+        f"p99={percentile(ms, 99):.1f} ms mean={statistics.fmean(ms):.1f} ms"
+    )
+    print(f"server peak RSS={rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
