@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -381,6 +381,19 @@ def datasets_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
     return {d.id: d for d in rows}
 
 
+def datasets_by_accessions(session: Session, accessions: Iterable[str]) -> dict[str, Dataset]:
+    rows = session.scalars(select(Dataset).where(Dataset.accession.in_(list(accessions))))
+    return {d.accession: d for d in rows}
+
+
+def terms_by_code(session: Session, ontology: str) -> dict[str, OntologyTerm]:
+    """Terms of an ontology that have a short code, by code (DUO: GRU, HMB, DS, NPU, ...)."""
+    stmt = select(OntologyTerm).where(
+        OntologyTerm.ontology == ontology, OntologyTerm.code.is_not(None)
+    )
+    return {t.code: t for t in session.scalars(stmt) if t.code}
+
+
 def user_by_identity(session: Session, issuer: str, subject: str) -> User | None:
     stmt = select(User).where(User.issuer == issuer, User.subject == subject)
     return session.scalars(stmt).one_or_none()
@@ -406,3 +419,112 @@ def organizations(session: Session, kind: str | None = None) -> Sequence[Organiz
 
 def committees(session: Session) -> Sequence[Committee]:
     return session.scalars(select(Committee).order_by(Committee.name)).all()
+
+
+@dataclass(frozen=True)
+class DrsRecord:
+    """A DRS object with everything its JSON document and its access decision need."""
+
+    object: DrsObject
+    accession: str
+    access_level: str
+    status: str
+    steward_id: uuid.UUID
+    checksums: list[tuple[str, str]]
+    access_methods: list[tuple[str, str, str, str | None]]
+    aliases: list[str]
+    members: list[tuple[str, str]]
+    has_active_grant: bool
+
+
+def drs_records(
+    session: Session,
+    keys: Sequence[str],
+    grant_clause: Callable[[Any], Any],
+) -> dict[str, DrsRecord]:
+    """Objects by id or alias, keyed by the key asked for, in one statement.
+
+    Children (checksums, access methods, aliases, bundle members) come back as JSON arrays of
+    the same row, and ``grant_clause(dataset_id)`` lets the caller embed its access check, so
+    resolving one object or a thousand is one round trip.
+    """
+    wanted = list(dict.fromkeys(keys))
+    aliases_of = (
+        select(func.array_agg(DrsAlias.alias))
+        .where(DrsAlias.object_id == DrsObject.id)
+        .scalar_subquery()
+    )
+    checksums_of = (
+        select(func.json_agg(func.json_build_array(Checksum.type, Checksum.checksum)))
+        .where(Checksum.object_id == DrsObject.id)
+        .scalar_subquery()
+    )
+    methods_of = (
+        select(
+            func.json_agg(
+                func.json_build_array(
+                    AccessMethod.access_id,
+                    AccessMethod.type,
+                    AccessMethod.url,
+                    AccessMethod.region,
+                )
+            )
+        )
+        .where(AccessMethod.object_id == DrsObject.id)
+        .scalar_subquery()
+    )
+    members_of = (
+        select(func.json_agg(func.json_build_array(BundleMember.name, BundleMember.child_id)))
+        .where(BundleMember.bundle_id == DrsObject.id)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            DrsObject,
+            Dataset.accession,
+            Dataset.access_level,
+            Dataset.status,
+            Dataset.steward_id,
+            checksums_of,
+            methods_of,
+            aliases_of,
+            members_of,
+            grant_clause(Dataset.id),
+        )
+        .join(Dataset, Dataset.id == DrsObject.dataset_id)
+        .where(
+            or_(
+                DrsObject.id.in_(wanted),
+                DrsObject.id.in_(select(DrsAlias.object_id).where(DrsAlias.alias.in_(wanted))),
+            )
+        )
+    )
+    found: dict[str, DrsRecord] = {}
+    for row in session.execute(stmt):
+        obj = row[0]
+        record = DrsRecord(
+            object=obj,
+            accession=row[1],
+            access_level=row[2].value,
+            status=row[3].value,
+            steward_id=row[4],
+            checksums=[(t, c) for t, c in row[5] or []],
+            access_methods=[(a, t, u, r) for a, t, u, r in row[6] or []],
+            aliases=list(row[7] or []),
+            members=sorted((n, c) for n, c in row[8] or []),
+            has_active_grant=bool(row[9]),
+        )
+        for key in (obj.id, *record.aliases):
+            if key in wanted:
+                found[key] = record
+    return found
+
+
+def object_totals(session: Session) -> tuple[int, int]:
+    """How many files the catalog holds and their bytes (bundles excluded)."""
+    count, size = session.execute(
+        select(func.count(), func.coalesce(func.sum(DrsObject.size), 0)).where(
+            DrsObject.is_bundle.is_(false())
+        )
+    ).one()
+    return int(count), int(size)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -214,8 +214,14 @@ def create_dataset(session: Session, principal: Principal, *, data: DatasetCreat
 
 
 def update_dataset(
-    session: Session, principal: Principal, *, accession: str, data: DatasetUpdate
+    session: Session,
+    principal: Principal,
+    *,
+    accession: str,
+    data: DatasetUpdate,
+    audit_context: Mapping[str, str] | None = None,
 ) -> Dataset:
+    """``audit_context`` adds keys to the audit summary, such as the ingest that made the change."""
     dataset = _dataset_for_command(session, principal, accession)
     if dataset.status is DatasetStatus.RETIRED:
         raise InvalidTransition(f"{accession} is retired; its metadata is frozen")
@@ -261,14 +267,21 @@ def update_dataset(
         "dataset.updated",
         object_type="dataset",
         object_id=accession,
-        summary={"fields": sorted(changes)},
+        summary={"fields": sorted(changes), **(audit_context or {})},
     )
     return dataset
 
 
-def publish_dataset(session: Session, principal: Principal, *, accession: str) -> Dataset:
+def publish_dataset(
+    session: Session,
+    principal: Principal,
+    *,
+    accession: str,
+    audit_context: Mapping[str, str] | None = None,
+) -> Dataset:
     """Publish a draft, or publish the current metadata of a published dataset as a new
-    version. Each publication is frozen as a snapshot in the version history."""
+    version. Each publication is frozen as a snapshot in the version history; ``audit_context``
+    adds keys to the audit summary."""
     dataset = _dataset_for_command(session, principal, accession)
     if not policies.can_publish_dataset(principal, dataset):
         raise Forbidden(f"you do not steward {accession}")
@@ -301,7 +314,7 @@ def publish_dataset(session: Session, principal: Principal, *, accession: str) -
         "dataset.published",
         object_type="dataset",
         object_id=accession,
-        summary={"version": dataset.version},
+        summary={"version": dataset.version, **(audit_context or {})},
     )
     return dataset
 
@@ -415,7 +428,7 @@ def create_bundle(
                 field=f"members[{i}].object_id",
             )
     sums = repository.checksums_of_objects(session, member_ids)
-    checksum_type, checksum = _bundle_checksum(
+    checksum_type, checksum = bundle_checksum(
         [{c.type: c.checksum for c in sums.get(i, [])} for i in member_ids]
     )
     bundle = DrsObject(
@@ -448,35 +461,43 @@ def create_bundle(
 
 def snapshot(session: Session, dataset: Dataset) -> dict[str, Any]:
     """The dataset's published metadata as plain JSON, for version history and comparison."""
-    terms = repository.terms_of_datasets(session, [dataset.id]).get(dataset.id, [])
-    uses = repository.data_use_of_datasets(session, [dataset.id]).get(dataset.id, [])
-    funders = repository.funders_of_datasets(session, [dataset.id]).get(dataset.id, [])
-    pubs = repository.publications_of_datasets(session, [dataset.id]).get(dataset.id, [])
-    committees = (
-        repository.committees_by_ids(session, [dataset.committee_id])
-        if dataset.committee_id
-        else {}
+    return snapshots(session, [dataset])[dataset.id]
+
+
+def snapshots(session: Session, datasets: Sequence[Dataset]) -> dict[uuid.UUID, dict[str, Any]]:
+    """``snapshot`` of many datasets in a fixed number of queries (bulk ingest publishes
+    thousands at once)."""
+    ids = [d.id for d in datasets]
+    terms = repository.terms_of_datasets(session, ids)
+    uses = repository.data_use_of_datasets(session, ids)
+    funders = repository.funders_of_datasets(session, ids)
+    pubs = repository.publications_of_datasets(session, ids)
+    committees = repository.committees_by_ids(
+        session, {d.committee_id for d in datasets if d.committee_id}
     )
-    steward = repository.organizations_by_ids(session, [dataset.steward_id])[dataset.steward_id]
+    stewards = repository.organizations_by_ids(session, {d.steward_id for d in datasets})
     return {
-        "accession": dataset.accession,
-        "title": dataset.title,
-        "description": dataset.description,
-        "keywords": list(dataset.keywords),
-        "diseases": _curies(terms, TermRole.DISEASE),
-        "phenotypes": _curies(terms, TermRole.PHENOTYPE),
-        "data_types": list(dataset.data_types),
-        "file_formats": list(dataset.file_formats),
-        "species": list(dataset.species),
-        "participant_count": dataset.participant_count,
-        "sample_count": dataset.sample_count,
-        "data_use": sorted([t.code or t.curie, u.qualifier] for u, t in uses),
-        "access_level": dataset.access_level.value,
-        "steward": steward.slug,
-        "committee": committees[dataset.committee_id].slug if dataset.committee_id else None,
-        "funders": sorted([o.slug, f.award_number or ""] for f, o in funders),
-        "license": dataset.license,
-        "publications": sorted(f"{p.scheme}:{p.identifier}" for p in pubs),
+        d.id: {
+            "accession": d.accession,
+            "title": d.title,
+            "description": d.description,
+            "keywords": list(d.keywords),
+            "diseases": _curies(terms.get(d.id, []), TermRole.DISEASE),
+            "phenotypes": _curies(terms.get(d.id, []), TermRole.PHENOTYPE),
+            "data_types": list(d.data_types),
+            "file_formats": list(d.file_formats),
+            "species": list(d.species),
+            "participant_count": d.participant_count,
+            "sample_count": d.sample_count,
+            "data_use": sorted([t.code or t.curie, u.qualifier] for u, t in uses.get(d.id, [])),
+            "access_level": d.access_level.value,
+            "steward": stewards[d.steward_id].slug,
+            "committee": committees[d.committee_id].slug if d.committee_id else None,
+            "funders": sorted([o.slug, f.award_number or ""] for f, o in funders.get(d.id, [])),
+            "license": d.license,
+            "publications": sorted(f"{p.scheme}:{p.identifier}" for p in pubs.get(d.id, [])),
+        }
+        for d in datasets
     }
 
 
@@ -622,7 +643,9 @@ def _with_default_times(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _bundle_checksum(member_sums: list[dict[str, str]]) -> tuple[str, str]:
+def bundle_checksum(member_sums: list[dict[str, str]]) -> tuple[str, str]:
+    """The checksum DRS gives a bundle: its members' checksums of one shared type, sorted,
+    concatenated and hashed; ``member_sums`` maps each member's checksum types to values."""
     for kind, algorithm in (("sha-256", hashlib.sha256), ("md5", hashlib.md5)):
         if all(kind in sums for sums in member_sums):
             joined = "".join(sorted(sums[kind] for sums in member_sums))

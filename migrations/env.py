@@ -4,9 +4,11 @@ CLI, start-up and tests migrate exactly the database they already talk to."""
 from alembic import context
 
 import catalog.models
+import governance.models
 from catalog.db import Base
 
-assert catalog.models  # the import registers the catalog's tables on the metadata
+assert catalog.models  # the imports register every package's tables on the metadata
+assert governance.models
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata)

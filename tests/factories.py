@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,8 @@ from catalog import service
 from catalog.models import Committee, Dataset, Organization, OrganizationKind, RoleName
 from catalog.principals import SYSTEM
 from catalog.schemas import CommitteeCreate, DatasetCreate, FileCreate, OrganizationCreate
+from governance import service as governance_service
+from governance.models import AccessGrant
 
 _counter = itertools.count(1)
 
@@ -90,6 +93,19 @@ class Factory:
         ]
         return service.register_files(
             self.session, SYSTEM, accession=dataset.accession, files=files
+        )
+
+    def grant(
+        self, subject: str, dataset: Dataset, *, expires_at: datetime | None = None
+    ) -> AccessGrant:
+        """An active grant of ``dataset`` to ``subject`` of the built-in issuer."""
+        return governance_service.grant_access(
+            self.session,
+            SYSTEM,
+            issuer=self.issuer.issuer,
+            subject=subject,
+            accession=dataset.accession,
+            expires_at=expires_at or datetime.now(UTC) + timedelta(days=30),
         )
 
     def token(self, subject: str, *roles: tuple[RoleName, str | None]) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from graphene.utils.dataloader import DataLoader
 from sqlalchemy.orm import Session
 
 from catalog import repository
+from governance import repository as grants
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -137,10 +139,22 @@ class MembersByBundleIdLoader(MappingLoader[str, list[Any]]):
         super().__init__(session, repository.members_of_bundles, list)
 
 
+class ActiveGrantByDatasetIdLoader(MappingLoader[uuid.UUID, bool]):
+    """Whether the caller holds an active grant, evaluated at the request's instant."""
+
+    def __init__(self, session: Session, user_id: uuid.UUID | None, now: datetime) -> None:
+        def fetch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
+            granted = grants.granted_dataset_ids(session, user_id, ids, now)
+            return {i: i in granted for i in ids}
+
+        super().__init__(session, fetch, lambda: False)
+
+
 class Loaders:
     """The loaders of one request, created together so each caches for exactly that request."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, user_id: uuid.UUID | None, now: datetime) -> None:
+        self.active_grant_by_dataset_id = ActiveGrantByDatasetIdLoader(session, user_id, now)
         self.organization_by_id = OrganizationByIdLoader(session)
         self.committee_by_id = CommitteeByIdLoader(session)
         self.dataset_by_id = DatasetByIdLoader(session)

@@ -31,12 +31,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from api.auth.principals import principal_from_claims
 from api.graphql.context import Context
 from api.graphql.graphiql import GRAPHIQL_HTML
 from api.graphql.limits import limit_rules
-from catalog import service
 from catalog.errors import AtriumError
-from catalog.principals import ANONYMOUS, Principal
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +47,6 @@ class GraphQLConfig:
     base_url: str
     max_depth: int
     max_complexity: int
-
-
-def principal_from_claims(session: Session, claims: dict[str, Any] | None) -> Principal:
-    if not claims:
-        return ANONYMOUS
-    return service.principal_for(session, issuer=str(claims["iss"]), subject=str(claims["sub"]))
 
 
 async def graphql_endpoint(request: Request) -> Response:

@@ -11,6 +11,8 @@ from api.graphql.catalog.dataset_retire import DatasetRetire
 from api.graphql.catalog.dataset_update import DatasetUpdate
 from api.graphql.catalog.files_register import FilesRegister
 from api.graphql.catalog.queries import CatalogQuery
+from api.graphql.governance.access_grant_create import AccessGrantCreate
+from api.graphql.governance.access_grant_revoke import AccessGrantRevoke
 from api.graphql.identity.committee_create import CommitteeCreate
 from api.graphql.identity.organization_create import OrganizationCreate
 from api.graphql.identity.role_assign import RoleAssign
@@ -33,6 +35,8 @@ class Mutation(graphene.ObjectType):
     organization_create = OrganizationCreate.Field(description=OrganizationCreate.__doc__)
     committee_create = CommitteeCreate.Field(description=CommitteeCreate.__doc__)
     role_assign = RoleAssign.Field(description=RoleAssign.__doc__)
+    access_grant_create = AccessGrantCreate.Field(description=AccessGrantCreate.__doc__)
+    access_grant_revoke = AccessGrantRevoke.Field(description=AccessGrantRevoke.__doc__)
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation)

@@ -31,6 +31,7 @@ class World:
     draft: Dataset
     published: Dataset
     file_id: str
+    grant_id: str
     headers: dict[str, dict[str, str]]
 
 
@@ -44,6 +45,7 @@ def world(factory: Factory) -> World:
         steward, publish=True, access_level="controlled", committee=committee.slug
     )
     file_id = factory.files(published, 1)[0]
+    grant = factory.grant("gina", published)
     headers = {
         "anonymous": {},
         "researcher": factory.headers("rita"),
@@ -54,7 +56,7 @@ def world(factory: Factory) -> World:
         "funder_auditor": factory.headers("fiona", (RoleName.FUNDER_AUDITOR, funder.slug)),
         "admin": factory.headers("ada", (RoleName.ADMIN, None)),
     }
-    return World(steward, draft, published, file_id, headers)
+    return World(steward, draft, published, file_id, str(grant.id), headers)
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,20 @@ CASES = [
         "roleAssign",
         'mutation { roleAssign(subject: "newbie", role: ADMIN) { errors { code } } }',
         lambda w: {},
+        frozenset({"admin"}),
+    ),
+    Case(
+        "accessGrantCreate",
+        'mutation($a: String!) { accessGrantCreate(subject: "gina", accession: $a,'
+        ' expiresAt: "2099-01-01T00:00:00Z") { errors { code } } }',
+        lambda w: {"a": w.published.accession},
+        frozenset({"admin"}),
+    ),
+    Case(
+        "accessGrantRevoke",
+        'mutation($g: UUID!) { accessGrantRevoke(id: $g, reason: "audit finding") {'
+        " errors { code } } }",
+        lambda w: {"g": w.grant_id},
         frozenset({"admin"}),
     ),
 ]

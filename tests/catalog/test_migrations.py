@@ -12,17 +12,20 @@ from collections.abc import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 import catalog.models
+import governance.models
 from api import cli
 from catalog import migrate
 from catalog.db import Base, make_engine
 
-assert catalog.models  # registers the catalog's tables on Base.metadata
+assert catalog.models  # the imports register every package's tables on Base.metadata
+assert governance.models
 
-HEAD = "0001"
+HEAD = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
 ENUM_TYPES = {"organization_kind", "role_name", "access_level", "dataset_status", "term_role"}
 
 

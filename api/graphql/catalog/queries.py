@@ -7,6 +7,7 @@ from typing import Any
 
 import graphene
 
+from api.graphql.access import may_list_files
 from api.graphql.catalog.types import (
     AccessLevel,
     Committee,
@@ -20,7 +21,7 @@ from api.graphql.catalog.types import (
     decode_cursor,
     encode_cursor,
 )
-from catalog import policies, repository
+from catalog import repository
 from catalog.errors import Invalid
 from catalog.models import DatasetStatus as DatasetStatusModel
 
@@ -168,13 +169,13 @@ class CatalogQuery(graphene.ObjectType):
         )
 
     @staticmethod
-    def resolve_drs_object(_root: Any, info: graphene.ResolveInfo, id: str) -> Any:
+    async def resolve_drs_object(_root: Any, info: graphene.ResolveInfo, id: str) -> Any:
         c = ctx(info)
         found = repository.object_by_id_or_alias(c.session, id)
         if found is None:
             return None
         dataset = repository.dataset_by_id(c.session, c.principal, found.dataset_id)
-        if dataset is None or not policies.can_read_files(c.principal, dataset):
+        if dataset is None or not await may_list_files(info, dataset):
             return None
         return found
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import graphene
 
+from api.graphql.access import download_decision, may_list_files
 from api.graphql.context import Context
 from catalog import policies
 from catalog.errors import Invalid
@@ -285,7 +286,12 @@ class Dataset(graphene.ObjectType):
     file_count = graphene.Int(required=True, description="Files (bundles excluded); derived.")
     total_bytes = graphene.BigInt(required=True, description="Bytes of all files; derived.")
     can_read_files = graphene.Boolean(
-        required=True, description="Whether the caller may list and fetch this dataset's files."
+        required=True, description="Whether the caller may list this dataset's files."
+    )
+    can_download = graphene.Boolean(
+        required=True,
+        description="Whether the caller may read the bytes (open data, a registered user, an"
+        " active grant, or the steward); the same rule DRS enforces.",
     )
     files = graphene.Field(
         DrsObjectConnection,
@@ -353,8 +359,12 @@ class Dataset(graphene.ObjectType):
         return totals.bytes
 
     @staticmethod
-    def resolve_can_read_files(parent: Any, info: graphene.ResolveInfo) -> bool:
-        return policies.can_read_files(ctx(info).principal, parent)
+    async def resolve_can_read_files(parent: Any, info: graphene.ResolveInfo) -> bool:
+        return await may_list_files(info, parent)
+
+    @staticmethod
+    async def resolve_can_download(parent: Any, info: graphene.ResolveInfo) -> bool:
+        return (await download_decision(info, parent)).allowed
 
     @staticmethod
     async def resolve_files(
@@ -369,7 +379,7 @@ class Dataset(graphene.ObjectType):
                 raise Invalid("after is not a cursor of this list", field="after")
             after_id = str(decoded[1])
         loaders = ctx(info).loaders
-        if not policies.can_read_files(ctx(info).principal, parent):
+        if not await may_list_files(info, parent):
             return connection(DrsObjectConnection, [], has_next=False, total_count=0)
         rows = await loaders.files_by_dataset_id.load((parent.id, first + 1, after_id))
         totals: FileTotals = await loaders.file_totals_by_dataset_id.load(parent.id)

@@ -7,7 +7,9 @@ from typing import Any
 import graphene
 
 from api.graphql.catalog.types import Committee, Organization, ctx
+from api.graphql.governance.types import AccessGrant
 from catalog.models import RoleName as RoleNameModel
+from governance import repository as grants
 
 RoleName = graphene.Enum.from_enum(RoleNameModel, description="A role held in the commons.")
 
@@ -41,6 +43,11 @@ class Me(graphene.ObjectType):
     roles = graphene.List(
         graphene.NonNull(RoleAssignment), required=True, description="Roles held in Atrium."
     )
+    grants = graphene.List(
+        graphene.NonNull(AccessGrant),
+        required=True,
+        description="Your access grants, latest expiry first (expired and revoked included).",
+    )
 
     @staticmethod
     def resolve_authenticated(parent: Any, _info: graphene.ResolveInfo) -> bool:
@@ -51,6 +58,12 @@ class Me(graphene.ObjectType):
         return sorted(
             parent.roles, key=lambda r: (r.role.value, str(r.organization_id), str(r.committee_id))
         )
+
+    @staticmethod
+    def resolve_grants(parent: Any, info: graphene.ResolveInfo) -> Any:
+        if parent.user_id is None:
+            return []
+        return grants.grants_of_user(ctx(info).session, parent.user_id)
 
 
 class IdentityQuery(graphene.ObjectType):

@@ -1,0 +1,530 @@
+"""The GA4GH DRS 1.5 routes under /ga4gh/drs/v1.
+
+Each request resolves its objects in one SQL statement (ids or aliases, children as JSON, the
+caller's active grant as an EXISTS), decides access with ``governance.access.read_bytes``,
+and answers with DRS documents or GA4GH ``Error`` bodies. Database work runs on a worker
+thread in one transaction; issuing an access URL appends its audit event in that transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from catalog.storage import Storage
+from governance.passports import PassportVerifier
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.auth.principals import principal_from_claims
+from api.drs.documents import (
+    authorizations_document,
+    drs_object_document,
+    service_info_document,
+)
+from catalog import audit, repository
+from catalog.errors import AtriumError, Forbidden, Invalid, NotFound, Unauthenticated
+from catalog.models import AccessLevel, DatasetStatus
+from catalog.principals import Principal
+from governance import repository as grants
+from governance.access import DatasetAccessFacts, Decision, dataset_url, read_bytes
+
+log = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 1024
+NO_STORE = {"cache-control": "no-cache, no-store", "pragma": "no-cache"}
+
+
+class PayloadTooLarge(AtriumError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+@dataclass(frozen=True)
+class DrsConfig:
+    sessions: sessionmaker[Session]
+    base_url: str
+    hostname: str
+    storage: Storage
+    passports: PassportVerifier | None
+    bearer_issuers: list[str]
+    passport_issuers: list[str]
+    max_bulk: int
+    compact_prefix: str | None
+    organization_name: str
+    organization_url: str
+    version: str
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The outcome for one requested key."""
+
+    key: str
+    record: repository.DrsRecord | None
+    decision: Decision | None
+    children: dict[str, Any] | None = None
+
+
+def ga4gh_error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"msg": message, "status_code": status}, status_code=status)
+
+
+def drs_endpoint(
+    handler: Callable[[Request, DrsConfig], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Domain errors become GA4GH ``Error`` bodies; anything unexpected is logged and
+    answered with a 500 that reveals nothing."""
+
+    async def endpoint(request: Request) -> Response:
+        config: DrsConfig = request.app.state.drs
+        try:
+            return await handler(request, config)
+        except AtriumError as exc:
+            status = 400 if exc.status_code == 422 else exc.status_code
+            return ga4gh_error(status, exc.message)
+        except Exception:
+            log.exception("DRS request failed: %s %s", request.method, request.url.path)
+            return ga4gh_error(500, "Internal server error")
+
+    return endpoint
+
+
+def object_key(raw: str, prefix: str | None) -> str:
+    """A requested id as stored: compact identifiers (``prefix:id``) lose their prefix."""
+    if not raw or len(raw) > MAX_KEY_LENGTH:
+        raise Invalid(f"object ids are 1 to {MAX_KEY_LENGTH} characters")
+    if prefix and raw.startswith(f"{prefix}:"):
+        raw = raw[len(prefix) + 1 :]
+    if not raw:
+        raise Invalid("the compact identifier has no accession part")
+    return raw
+
+
+async def json_body(request: Request, *, required: bool) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        if required:
+            raise Invalid("this request needs a JSON body")
+        return {}
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"the body is not valid JSON: {exc.msg}") from exc
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object")
+    return body
+
+
+def string_list(body: dict[str, Any], name: str, *, required: bool, limit: int) -> list[str]:
+    value = body.get(name)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid(f"'{name}' must be a list of strings")
+    if required and not value:
+        raise Invalid(f"'{name}' must not be empty")
+    if len(value) > limit:
+        raise PayloadTooLarge(f"'{name}' has {len(value)} items; at most {limit} per request")
+    return value
+
+
+def expand_flag(request: Request, body: dict[str, Any]) -> bool:
+    raw = body.get("expand", request.query_params.get("expand", "false"))
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise Invalid("'expand' must be true or false")
+
+
+async def visa_datasets(config: DrsConfig, passports: list[str]) -> frozenset[str]:
+    if not passports:
+        return frozenset()
+    if config.passports is None:
+        raise Unauthenticated("this server trusts no passport brokers")
+    grants_found = await config.passports.controlled_access(passports)
+    return frozenset(grants_found.dataset_urls)
+
+
+def resolve(
+    config: DrsConfig,
+    keys: Sequence[str],
+    claims: dict[str, Any] | None,
+    visas: frozenset[str],
+    *,
+    expand: bool,
+) -> tuple[Principal, list[Resolved]]:
+    """Runs on a worker thread: one transaction, one statement for all keys."""
+    now = datetime.now(UTC)
+    with config.sessions() as session:
+        principal = principal_from_claims(session, claims)
+        records = repository.drs_records(session, keys, _grant_clause(principal, now))
+        results = []
+        for key in keys:
+            record = records.get(key)
+            decision = None if record is None else decide(config, principal, record, visas)
+            children = None
+            if record is not None and decision is Decision.ALLOWED and expand:
+                children = _expand(session, config, principal, record, now, depth=0)
+            results.append(Resolved(key, record, decision, children))
+        session.commit()
+    return principal, results
+
+
+def _grant_clause(principal: Principal, now: datetime) -> Callable[[Any], Any]:
+    return lambda dataset_id: grants.has_active_grant(principal.user_id, dataset_id, now)
+
+
+def decide(
+    config: DrsConfig, principal: Principal, record: repository.DrsRecord, visas: frozenset[str]
+) -> Decision:
+    facts = DatasetAccessFacts(
+        id=record.object.dataset_id,
+        url=dataset_url(config.base_url, record.accession),
+        access_level=AccessLevel(record.access_level),
+        status=DatasetStatus(record.status),
+        steward_id=record.steward_id,
+    )
+    return read_bytes(
+        principal, facts, has_active_grant=record.has_active_grant, visa_dataset_urls=visas
+    )
+
+
+MAX_BUNDLE_DEPTH = 16
+
+
+def _expand(
+    session: Session,
+    config: DrsConfig,
+    principal: Principal,
+    record: repository.DrsRecord,
+    now: datetime,
+    *,
+    depth: int,
+) -> dict[str, Any]:
+    """Nested ``contents`` of a bundle, one statement per level."""
+    if depth > MAX_BUNDLE_DEPTH:
+        raise Invalid(f"bundles nest deeper than {MAX_BUNDLE_DEPTH} levels")
+    children = repository.drs_records(
+        session, [child for _, child in record.members], _grant_clause(principal, now)
+    )
+    contents: dict[str, Any] = {}
+    for name, child_id in record.members:
+        child = children[child_id]
+        entry: dict[str, Any] = {
+            "name": name,
+            "id": child_id,
+            "drs_uri": [f"drs://{config.hostname}/{child_id}"],
+        }
+        if child.object.is_bundle:
+            nested = _expand(session, config, principal, child, now, depth=depth + 1)
+            entry["contents"] = list(nested.values())
+        contents[child_id] = entry
+    return contents
+
+
+def object_document(config: DrsConfig, item: Resolved) -> dict[str, Any]:
+    assert item.record is not None
+    record = item.record
+    return drs_object_document(
+        record,
+        hostname=config.hostname,
+        inline_types=config.storage.inline_types,
+        authorizations=_authorizations(config, record),
+        contents=list(item.children.values()) if item.children is not None else None,
+    )
+
+
+def _authorizations(config: DrsConfig, record: repository.DrsRecord) -> dict[str, Any]:
+    return authorizations_document(
+        record.object.id,
+        record.access_level,
+        bearer_issuers=config.bearer_issuers,
+        passport_issuers=config.passport_issuers,
+    )
+
+
+def refusal(item: Resolved, principal: Principal) -> AtriumError | None:
+    """The error for one requested object, or None when it may be returned."""
+    if item.record is None:
+        return NotFound(f"no DRS object {item.key!r}")
+    if item.decision is Decision.NEEDS_AUTHENTICATION:
+        return Unauthenticated(f"{item.key!r} needs a bearer token or a passport")
+    if item.decision is Decision.DENIED:
+        who = principal.actor if principal.is_authenticated else "this passport"
+        return Forbidden(f"{who} may not read {item.key!r}")
+    return None
+
+
+async def _single(request: Request, config: DrsConfig, body: dict[str, Any]) -> Response:
+    key = object_key(request.path_params["object_id"], config.compact_prefix)
+    passports = string_list(body, "passports", required=False, limit=config.max_bulk)
+    visas = await visa_datasets(config, passports)
+    principal, results = await run_in_threadpool(
+        resolve,
+        config,
+        [key],
+        request.scope["state"].get("claims"),
+        visas,
+        expand=expand_flag(request, body),
+    )
+    error = refusal(results[0], principal)
+    if error is not None:
+        raise error
+    return JSONResponse(object_document(config, results[0]))
+
+
+@drs_endpoint
+async def get_object(request: Request, config: DrsConfig) -> Response:
+    return await _single(request, config, {})
+
+
+@drs_endpoint
+async def post_object(request: Request, config: DrsConfig) -> Response:
+    return await _single(request, config, await json_body(request, required=False))
+
+
+@drs_endpoint
+async def options_object(request: Request, config: DrsConfig) -> Response:
+    key = object_key(request.path_params["object_id"], config.compact_prefix)
+    _, results = await run_in_threadpool(resolve, config, [key], None, frozenset(), expand=False)
+    record = results[0].record
+    if record is None:
+        raise NotFound(f"no DRS object {key!r}")
+    return JSONResponse(_authorizations(config, record))
+
+
+async def _access(request: Request, config: DrsConfig, body: dict[str, Any]) -> Response:
+    key = object_key(request.path_params["object_id"], config.compact_prefix)
+    access_id = request.path_params["access_id"]
+    passports = string_list(body, "passports", required=False, limit=config.max_bulk)
+    visas = await visa_datasets(config, passports)
+    urls = await run_in_threadpool(
+        issue_access_urls,
+        config,
+        [(key, access_id)],
+        request.scope["state"].get("claims"),
+        visas,
+        "passport" if passports else "bearer",
+    )
+    outcome = urls[0]
+    if isinstance(outcome, AtriumError):
+        raise outcome
+    return JSONResponse(outcome, headers=NO_STORE)
+
+
+def issue_access_urls(
+    config: DrsConfig,
+    wanted: Sequence[tuple[str, str]],
+    claims: dict[str, Any] | None,
+    visas: frozenset[str],
+    via: str,
+) -> list[dict[str, Any] | AtriumError]:
+    """Signed URLs for (object, access id) pairs; every URL issued is audited."""
+    now = datetime.now(UTC)
+    outcomes: list[dict[str, Any] | AtriumError] = []
+    with config.sessions() as session:
+        principal = principal_from_claims(session, claims)
+        records = repository.drs_records(
+            session, [k for k, _ in wanted], _grant_clause(principal, now)
+        )
+        for key, access_id in wanted:
+            record = records.get(key)
+            decision = None if record is None else decide(config, principal, record, visas)
+            error = refusal(Resolved(key, record, decision), principal)
+            if error is not None:
+                outcomes.append(error)
+                continue
+            assert record is not None
+            method = next((m for m in record.access_methods if m[0] == access_id), None)
+            if method is None:
+                outcomes.append(NotFound(f"{key!r} has no access method {access_id!r}"))
+                continue
+            _, stored_type, url, region = method
+            access_url = config.storage.access_url(type=stored_type, url=url, region=region)
+            audit.record(
+                session,
+                principal,
+                "drs.access_url_issued",
+                object_type="drs_object",
+                object_id=record.object.id,
+                summary={
+                    "access_id": access_id,
+                    "type": stored_type,
+                    "dataset": record.accession,
+                    "via": via,
+                },
+            )
+            document: dict[str, Any] = {"url": access_url.url}
+            if access_url.headers:
+                document["headers"] = access_url.headers
+            outcomes.append(document)
+        session.commit()
+    return outcomes
+
+
+@drs_endpoint
+async def get_access(request: Request, config: DrsConfig) -> Response:
+    return await _access(request, config, {})
+
+
+@drs_endpoint
+async def post_access(request: Request, config: DrsConfig) -> Response:
+    body = await json_body(request, required=True)
+    if "passports" not in body:
+        raise Invalid("'passports' is required in the body of POST .../access/{access_id}")
+    return await _access(request, config, body)
+
+
+def _unresolved(errors: list[tuple[str, AtriumError]]) -> list[dict[str, Any]]:
+    by_code: dict[int, list[str]] = {}
+    for key, error in errors:
+        by_code.setdefault(error.status_code, []).append(key)
+    return [{"error_code": code, "object_ids": ids} for code, ids in sorted(by_code.items())]
+
+
+def _summary(requested: int, resolved: int) -> dict[str, int]:
+    return {"requested": requested, "resolved": resolved, "unresolved": requested - resolved}
+
+
+@drs_endpoint
+async def bulk_objects(request: Request, config: DrsConfig) -> Response:
+    body = await json_body(request, required=True)
+    raw = string_list(body, "bulk_object_ids", required=True, limit=config.max_bulk)
+    keys = [object_key(k, config.compact_prefix) for k in raw]
+    passports = string_list(body, "passports", required=False, limit=config.max_bulk)
+    visas = await visa_datasets(config, passports)
+    principal, results = await run_in_threadpool(
+        resolve,
+        config,
+        keys,
+        request.scope["state"].get("claims"),
+        visas,
+        expand=expand_flag(request, body),
+    )
+    resolved, errors = [], []
+    for item in results:
+        error = refusal(item, principal)
+        if error is None:
+            resolved.append(object_document(config, item))
+        else:
+            errors.append((item.key, error))
+    return JSONResponse(
+        {
+            "summary": _summary(len(keys), len(resolved)),
+            "unresolved_drs_objects": _unresolved(errors),
+            "resolved_drs_object": resolved,
+        }
+    )
+
+
+@drs_endpoint
+async def options_bulk(request: Request, config: DrsConfig) -> Response:
+    body = await json_body(request, required=True)
+    raw = string_list(body, "bulk_object_ids", required=True, limit=config.max_bulk)
+    keys = [object_key(k, config.compact_prefix) for k in raw]
+    _, results = await run_in_threadpool(resolve, config, keys, None, frozenset(), expand=False)
+    found = [_authorizations(config, r.record) for r in results if r.record is not None]
+    missing: list[tuple[str, AtriumError]] = [
+        (r.key, NotFound(f"no DRS object {r.key!r}")) for r in results if r.record is None
+    ]
+    return JSONResponse(
+        {
+            "summary": _summary(len(keys), len(found)),
+            "unresolved_drs_objects": _unresolved(missing),
+            "resolved_drs_object": found,
+        }
+    )
+
+
+@drs_endpoint
+async def bulk_access(request: Request, config: DrsConfig) -> Response:
+    body = await json_body(request, required=True)
+    entries = body.get("bulk_object_access_ids")
+    if not isinstance(entries, list) or not entries:
+        raise Invalid("'bulk_object_access_ids' must be a non-empty list")
+    wanted: list[tuple[str, str]] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("bulk_object_id"), str):
+            raise Invalid("each entry needs a 'bulk_object_id' string")
+        key = object_key(entry["bulk_object_id"], config.compact_prefix)
+        access_ids = string_list(entry, "bulk_access_ids", required=True, limit=config.max_bulk)
+        wanted += [(key, a) for a in access_ids]
+    if len(wanted) > config.max_bulk:
+        raise PayloadTooLarge(
+            f"{len(wanted)} access URLs requested; at most {config.max_bulk} per request"
+        )
+    passports = string_list(body, "passports", required=False, limit=config.max_bulk)
+    visas = await visa_datasets(config, passports)
+    outcomes = await run_in_threadpool(
+        issue_access_urls,
+        config,
+        wanted,
+        request.scope["state"].get("claims"),
+        visas,
+        "passport" if passports else "bearer",
+    )
+    resolved, errors = [], []
+    for (key, access_id), outcome in zip(wanted, outcomes, strict=True):
+        if isinstance(outcome, AtriumError):
+            errors.append((key, outcome))
+        else:
+            resolved.append({"drs_object_id": key, "drs_access_id": access_id, **outcome})
+    return JSONResponse(
+        {
+            "summary": _summary(len(wanted), len(resolved)),
+            "unresolved_drs_objects": _unresolved(errors),
+            "resolved_drs_object_access_urls": resolved,
+        },
+        headers=NO_STORE,
+    )
+
+
+@drs_endpoint
+async def service_info(_request: Request, config: DrsConfig) -> Response:
+    def totals() -> tuple[int, int]:
+        with config.sessions() as session:
+            return repository.object_totals(session)
+
+    count, size = await run_in_threadpool(totals)
+    return JSONResponse(
+        service_info_document(
+            base_url=config.base_url,
+            hostname=config.hostname,
+            organization_name=config.organization_name,
+            organization_url=config.organization_url,
+            version=config.version,
+            max_bulk=config.max_bulk,
+            object_count=count,
+            total_size=size,
+            created_at=config.started_at,
+        )
+    )
+
+
+def drs_routes() -> list[Route]:
+    base = "/ga4gh/drs/v1"
+    return [
+        Route(f"{base}/service-info", service_info, methods=["GET"]),
+        Route(f"{base}/objects", bulk_objects, methods=["POST"]),
+        Route(f"{base}/objects", options_bulk, methods=["OPTIONS"]),
+        Route(f"{base}/objects/access", bulk_access, methods=["POST"]),
+        Route(
+            f"{base}/objects/{{object_id:path}}/access/{{access_id}}", get_access, methods=["GET"]
+        ),
+        Route(
+            f"{base}/objects/{{object_id:path}}/access/{{access_id}}", post_access, methods=["POST"]
+        ),
+        Route(f"{base}/objects/{{object_id:path}}", get_object, methods=["GET"]),
+        Route(f"{base}/objects/{{object_id:path}}", post_object, methods=["POST"]),
+        Route(f"{base}/objects/{{object_id:path}}", options_object, methods=["OPTIONS"]),
+    ]

@@ -1,0 +1,1 @@
+"""Governance part of the GraphQL schema."""

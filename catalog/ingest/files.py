@@ -1,0 +1,430 @@
+"""The files of an ingest, written set-based: each chunk of records is COPYed into a temporary
+staging table (one row per file, its checksums, access methods and aliases as arrays), checked
+against the catalog and the earlier chunks with a few statements that name the offending lines,
+and merged into ``drs_objects`` and its child tables.
+
+A staged file is new (``n``), an existing file that is unchanged (``e``), or an existing file
+that changed (``c``): only ``n`` and ``c`` rows are written, so re-ingesting a file touches no
+row. Every SQL statement of the file path lives here; Python never asks per line.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from catalog.ingest.datasets import DatasetLoader, DatasetRef
+from catalog.ingest.problems import Problems
+from catalog.ingest.records import FileRecord
+from catalog.ingest.report import IngestReport
+from catalog.ingest.writer import Writer
+
+CHUNK = 20_000
+
+CREATE_STAGING = """
+DROP TABLE IF EXISTS ingest_chunk, ingest_keys;
+CREATE TEMP TABLE ingest_chunk (
+    dataset_id uuid NOT NULL,
+    line integer NOT NULL,
+    id text NOT NULL,
+    minted boolean NOT NULL,
+    name text NOT NULL,
+    size bigint NOT NULL,
+    mime_type text,
+    version text,
+    description text,
+    created_time timestamptz,
+    checksums text[] NOT NULL,
+    method_ids text[] NOT NULL,
+    method_types text[] NOT NULL,
+    method_urls text[] NOT NULL,
+    method_regions text[] NOT NULL,
+    aliases text[] NOT NULL,
+    state "char" NOT NULL DEFAULT 'n'
+) ON COMMIT DROP;
+CREATE TEMP TABLE ingest_keys (key text PRIMARY KEY, line integer NOT NULL) ON COMMIT DROP;
+"""
+DROP_STAGING = "DROP TABLE ingest_chunk, ingest_keys"
+COPY_CHUNK = (
+    "COPY ingest_chunk (dataset_id, line, id, minted, name, size, mime_type, version,"
+    " description, created_time, checksums, method_ids, method_types, method_urls,"
+    " method_regions, aliases) FROM STDIN"
+)
+
+# Files without an id whose aliases already name a DRS object are that object again, so that
+# re-ingesting them (a Gen3 manifest loaded with GUIDs as aliases) updates instead of adding.
+ALIAS_OWNERS = """
+SELECT c.line, array_agg(DISTINCT a.object_id ORDER BY a.object_id)
+FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(alias)
+JOIN drs_aliases a ON a.alias = k.alias
+WHERE c.minted
+GROUP BY c.line
+"""
+ADOPT = """
+UPDATE ingest_chunk c SET id = a.id, minted = false
+FROM unnest(%(lines)s::integer[], %(ids)s::text[]) AS a(line, id)
+WHERE c.line = a.line
+"""
+# Ids and aliases share one namespace: each may appear once in a file.
+DUPLICATES = """
+WITH keys AS (
+    SELECT line, id AS key, false AS is_alias FROM ingest_chunk
+    UNION ALL
+    SELECT c.line, k.key, true FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(key)
+), ranked AS (
+    SELECT line, key, is_alias,
+           row_number() OVER w AS n, first_value(line) OVER w AS first
+    FROM keys WINDOW w AS (PARTITION BY key ORDER BY line, is_alias)
+)
+SELECT r.line, r.is_alias, r.key, coalesce(i.line, r.first)
+FROM ranked r LEFT JOIN ingest_keys i ON i.key = r.key
+WHERE r.n > 1 OR i.key IS NOT NULL
+"""
+# Keys of earlier lines of this file are left to DUPLICATES: these are the catalog's own.
+CONFLICTS = """
+SELECT c.line, 'other_dataset', c.id, d.accession
+FROM ingest_chunk c
+JOIN drs_objects x ON x.id = c.id
+JOIN datasets d ON d.id = x.dataset_id
+WHERE x.dataset_id <> c.dataset_id AND NOT x.is_bundle
+  AND NOT EXISTS (SELECT FROM ingest_keys i WHERE i.key = c.id)
+UNION ALL
+SELECT c.line, 'bundle', c.id, NULL
+FROM ingest_chunk c JOIN drs_objects x ON x.id = c.id
+WHERE x.is_bundle AND NOT EXISTS (SELECT FROM ingest_keys i WHERE i.key = c.id)
+UNION ALL
+SELECT c.line, 'id_is_alias', c.id, a.object_id
+FROM ingest_chunk c JOIN drs_aliases a ON a.alias = c.id
+WHERE NOT EXISTS (SELECT FROM ingest_keys i WHERE i.key = c.id)
+UNION ALL
+SELECT c.line, CASE WHEN x.id IS NULL THEN 'alias_of_other' ELSE 'alias_is_id' END, k.alias,
+       a.object_id
+FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(alias)
+LEFT JOIN drs_objects x ON x.id = k.alias
+LEFT JOIN drs_aliases a ON a.alias = k.alias AND a.object_id <> c.id
+WHERE (x.id IS NOT NULL OR a.alias IS NOT NULL)
+  AND NOT EXISTS (SELECT FROM ingest_keys i WHERE i.key = k.alias)
+"""
+# Run once the lines with repeated keys are dropped, so the keys left are new.
+REMEMBER_KEYS = """
+INSERT INTO ingest_keys (key, line)
+SELECT id, line FROM ingest_chunk
+UNION ALL
+SELECT k.key, c.line FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(key)
+ON CONFLICT (key) DO NOTHING
+"""
+DROP_LINES = "DELETE FROM ingest_chunk WHERE line = ANY(%(lines)s)"
+MARK_EXISTING = "UPDATE ingest_chunk c SET state = 'e' FROM drs_objects x WHERE x.id = c.id"
+# An existing file changed when any of its columns or its sets of checksums, access methods or
+# aliases differ; arrays are compared in the order the staging rows were built in (C collation).
+MARK_CHANGED = """
+UPDATE ingest_chunk c SET state = 'c'
+FROM drs_objects x
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(m.access_id::text ORDER BY m.access_id COLLATE "C"), '{}') AS ids,
+           coalesce(array_agg(m.type::text ORDER BY m.access_id COLLATE "C"), '{}') AS types,
+           coalesce(array_agg(m.url ORDER BY m.access_id COLLATE "C"), '{}') AS urls,
+           coalesce(array_agg(m.region ORDER BY m.access_id COLLATE "C"), '{}') AS regions
+    FROM access_methods m WHERE m.object_id = x.id
+) m
+WHERE c.state = 'e' AND x.id = c.id AND (
+    (x.name, x.size, x.mime_type, x.version, x.description)
+        IS DISTINCT FROM (c.name, c.size, c.mime_type, c.version, c.description)
+    OR (c.created_time IS NOT NULL AND c.created_time <> x.created_time)
+    OR c.checksums <> ARRAY(
+        SELECT s.type || ':' || s.checksum FROM checksums s
+        WHERE s.object_id = x.id ORDER BY s.type COLLATE "C")
+    OR (c.method_ids, c.method_types, c.method_urls, c.method_regions)
+        IS DISTINCT FROM (m.ids, m.types, m.urls, m.regions)
+    OR c.aliases <> ARRAY(
+        SELECT a.alias FROM drs_aliases a WHERE a.object_id = x.id ORDER BY a.alias COLLATE "C")
+)
+"""
+RETIRED = "SELECT line, id FROM ingest_chunk WHERE state <> 'e' AND dataset_id = ANY(%(ids)s)"
+UPDATE_CHANGED = """
+UPDATE drs_objects x
+SET name = c.name, size = c.size, mime_type = c.mime_type, version = c.version,
+    description = c.description, created_time = coalesce(c.created_time, x.created_time),
+    updated_time = now()
+FROM ingest_chunk c WHERE c.state = 'c' AND x.id = c.id
+"""
+CLEAR_CHANGED = [
+    "DELETE FROM checksums t USING ingest_chunk c WHERE c.state = 'c' AND t.object_id = c.id",
+    "DELETE FROM access_methods t USING ingest_chunk c WHERE c.state = 'c' AND t.object_id = c.id",
+    "DELETE FROM drs_aliases t USING ingest_chunk c WHERE c.state = 'c' AND t.object_id = c.id",
+]
+INSERT_NEW = """
+INSERT INTO drs_objects (id, dataset_id, name, size, mime_type, version, description,
+                         created_time)
+SELECT id, dataset_id, name, size, mime_type, version, description, coalesce(created_time, now())
+FROM ingest_chunk WHERE state = 'n'
+"""
+INSERT_CHILDREN = [
+    """
+    INSERT INTO checksums (object_id, type, checksum)
+    SELECT c.id, split_part(s, ':', 1), split_part(s, ':', 2)
+    FROM ingest_chunk c CROSS JOIN unnest(c.checksums) AS s
+    WHERE c.state <> 'e'
+    """,
+    """
+    INSERT INTO access_methods (object_id, access_id, type, url, region)
+    SELECT c.id, m.access_id, m.type, m.url, m.region
+    FROM ingest_chunk c
+    CROSS JOIN unnest(c.method_ids, c.method_types, c.method_urls, c.method_regions)
+        AS m(access_id, type, url, region)
+    WHERE c.state <> 'e'
+    """,
+    """
+    INSERT INTO drs_aliases (alias, object_id)
+    SELECT k.alias, c.id FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(alias)
+    WHERE c.state <> 'e'
+    """,
+]
+COUNT_BY_DATASET = """
+SELECT dataset_id,
+       count(*) FILTER (WHERE state = 'n'),
+       count(*) FILTER (WHERE state = 'c'),
+       count(*) FILTER (WHERE state = 'e'),
+       coalesce(sum(size) FILTER (WHERE state <> 'e'), 0)::bigint
+FROM ingest_chunk GROUP BY dataset_id
+"""
+
+
+@dataclass
+class Changes:
+    """New and changed objects of one dataset, for its ``files.registered`` event."""
+
+    new_files: int = 0
+    changed_files: int = 0
+    new_bundles: int = 0
+    changed_bundles: int = 0
+    bytes: int = 0
+
+    @property
+    def touched(self) -> bool:
+        return any((self.new_files, self.changed_files, self.new_bundles, self.changed_bundles))
+
+
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    line: int
+    accession: str
+    row: str
+
+
+class FileLoader:
+    """Stages files by chunks; Postgres checks and merges each chunk on the ingest's writer
+    thread while the next one is parsed."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        writer: Writer,
+        datasets: DatasetLoader,
+        problems: Problems,
+        report: IngestReport,
+        changes: defaultdict[uuid.UUID, Changes],
+    ) -> None:
+        self.session = session
+        self.writer = writer
+        self.datasets = datasets
+        self.problems = problems
+        self.report = report
+        self.changes = changes
+        self._chunk: list[_Staged] = []
+        self._adoptable = False
+        self._cursor = writer.cursor
+        self._cursor.execute(CREATE_STAGING)
+
+    def close(self) -> None:
+        """Drop the staging tables (a rollback drops them too, as they were made in it)."""
+        self.writer.wait()
+        self._cursor.execute(DROP_STAGING)
+
+    def add(self, line: int, record: FileRecord) -> None:
+        self._chunk.append(_Staged(line, record.dataset, _copy_row(line, record)))
+        if record.id is None and record.aliases:
+            self._adoptable = True
+        if len(self._chunk) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the chunk to the writer, once its datasets are in the catalog."""
+        if not self._chunk:
+            return
+        chunk, self._chunk = self._chunk, []
+        adoptable, self._adoptable = self._adoptable, False
+        self.writer.wait()
+        refs = self.datasets.resolve({s.accession for s in chunk})
+        self.session.flush()
+        rows = self._rows(chunk, refs).encode()
+        retired = [ref.id for ref in refs.values() if ref.retired]
+        self.writer.submit(lambda: self._write(rows, adoptable=adoptable, retired=retired))
+
+    def remember(self, keys: Sequence[tuple[str, int]]) -> list[tuple[int, str, int]]:
+        """Add bundle ids to the keys of this ingest; returns (line, key, earlier line) of the
+        ones already used."""
+        self.writer.wait()
+        params = {"keys": [k for k, _ in keys], "lines": [n for _, n in keys]}
+        self._cursor.execute(
+            "SELECT k.line, k.key, i.line FROM unnest(%(keys)s::text[], %(lines)s::integer[])"
+            " AS k(key, line) JOIN ingest_keys i ON i.key = k.key",
+            params,
+        )
+        repeats: list[tuple[int, str, int]] = self._cursor.fetchall()
+        self._cursor.execute(
+            "INSERT INTO ingest_keys (key, line) SELECT * FROM unnest(%(keys)s::text[],"
+            " %(lines)s::integer[]) ON CONFLICT (key) DO NOTHING",
+            params,
+        )
+        return repeats
+
+    def _rows(self, chunk: list[_Staged], refs: dict[str, DatasetRef]) -> str:
+        rows = []
+        for staged in chunk:
+            ref = refs.get(staged.accession)
+            if ref is not None:
+                rows.append(f"{ref.id}\t{staged.row}")
+            elif staged.accession not in self.datasets.failed:
+                self.problems.add(staged.line, unknown_dataset(staged.accession))
+        return "".join(rows)
+
+    def _write(self, rows: bytes, *, adoptable: bool, retired: list[uuid.UUID]) -> None:
+        cursor = self._cursor
+        cursor.execute("TRUNCATE ingest_chunk")
+        # One read of the whole chunk: each read takes the GIL from the parsing thread.
+        cursor.copy_expert(COPY_CHUNK, io.BytesIO(rows), size=len(rows))
+        refused = self._adopt() if adoptable else []
+        refused += self._check()
+        if refused:
+            cursor.execute(DROP_LINES, {"lines": refused})
+        cursor.execute(REMEMBER_KEYS)
+        self._merge(retired)
+
+    def _adopt(self) -> list[int]:
+        cursor = self._cursor
+        cursor.execute(ALIAS_OWNERS)
+        lines, ids, refused = [], [], []
+        for line, owners in cursor.fetchall():
+            if len(owners) == 1:
+                lines.append(line)
+                ids.append(owners[0])
+            else:
+                refused.append(line)
+                self.problems.add(
+                    line, f"aliases: name different DRS objects ({', '.join(map(repr, owners))})"
+                )
+        if lines:
+            cursor.execute(ADOPT, {"lines": lines, "ids": ids})
+        return refused
+
+    def _check(self) -> list[int]:
+        cursor = self._cursor
+        refused = []
+        cursor.execute(DUPLICATES)
+        for line, is_alias, key, first in cursor.fetchall():
+            field = "aliases" if is_alias else "id"
+            where = "earlier in this record" if first == line else f"on line {first}"
+            self.problems.add(line, f"{field}: {key!r} is already used {where}")
+            refused.append(line)
+        cursor.execute(CONFLICTS)
+        for line, kind, key, other in cursor.fetchall():
+            self.problems.add(line, _CONFLICT_MESSAGES[kind](key, other))
+            refused.append(line)
+        return refused
+
+    def _merge(self, retired: list[uuid.UUID]) -> None:
+        cursor = self._cursor
+        cursor.execute(MARK_EXISTING)
+        changed = 0
+        if cursor.rowcount > 0:
+            cursor.execute(MARK_CHANGED)
+            changed = cursor.rowcount
+        if retired:
+            cursor.execute(RETIRED, {"ids": retired})
+            lines = []
+            for line, object_id in cursor.fetchall():
+                self.problems.add(line, f"id: {object_id!r} cannot be added to a retired dataset")
+                lines.append(line)
+            if lines:
+                cursor.execute(DROP_LINES, {"lines": lines})
+        if changed:
+            cursor.execute(UPDATE_CHANGED)
+            for statement in CLEAR_CHANGED:
+                cursor.execute(statement)
+        cursor.execute(INSERT_NEW)
+        for statement in INSERT_CHILDREN:
+            cursor.execute(statement)
+        cursor.execute(COUNT_BY_DATASET)
+        for dataset_id, new, updated, unchanged, size in cursor.fetchall():
+            counted = self.changes[dataset_id]
+            counted.new_files += new
+            counted.changed_files += updated
+            counted.bytes += size
+            self.report.files_new += new
+            self.report.files_changed += updated
+            self.report.files_unchanged += unchanged
+
+
+_CONFLICT_MESSAGES: dict[str, Callable[[str, str | None], str]] = {
+    "other_dataset": lambda key, other: f"id: {key!r} already belongs to dataset {other}",
+    "bundle": lambda key, _: f"id: {key!r} is a bundle, not a file",
+    "id_is_alias": lambda key, other: f"id: {key!r} is already an alias of DRS object {other!r}",
+    "alias_is_id": lambda key, _: f"aliases: {key!r} is already a DRS id",
+    "alias_of_other": lambda key, other: (
+        f"aliases: {key!r} is already an alias of DRS object {other!r}"
+    ),
+}
+
+
+def unknown_dataset(accession: str) -> str:
+    return f"dataset: no dataset {accession} in the catalog or on an earlier line"
+
+
+def _copy_row(line: int, record: FileRecord) -> str:
+    """The staging row of a file, but for its leading dataset id, in COPY text format (arrays
+    sorted as MARK_CHANGED reads them back). It runs once per file, on the parsing thread."""
+    checksums = ",".join(sorted([f"{c.type}:{c.checksum}" for c in record.checksums]))
+    methods = record.access_methods
+    if len(methods) > 1:
+        methods = sorted(methods, key=lambda m: m.access_id or m.type)
+    ids = _array([m.access_id or m.type for m in methods])
+    types = ",".join([m.type for m in methods])
+    urls = _array([m.url for m in methods])
+    regions = _array([m.region for m in methods])
+    aliases = _array(sorted(record.aliases)) if record.aliases else "{}"
+    created = record.created_time.isoformat() if record.created_time else "\\N"
+    return (
+        f"{line}\t{record.id or uuid.uuid4()}\t{'f' if record.id else 't'}\t{_text(record.name)}"
+        f"\t{record.size}\t{_text(record.mime_type)}\t{_text(record.version)}"
+        f"\t{_text(record.description)}\t{created}\t{{{checksums}}}\t{ids}\t{{{types}}}"
+        f"\t{urls}\t{regions}\t{aliases}\n"
+    )
+
+
+def _text(value: str | None) -> str:
+    if value is None:
+        return "\\N"
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\\", "\\\\").replace("\t", "\\t")
+        return value.replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def _array(values: Sequence[str | None]) -> str:
+    """A text[] literal, every element quoted, escaped for COPY."""
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif '"' in value or "\\" in value:
+            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            items.append(f'"{value}"')
+    return _text("{" + ",".join(items) + "}")

@@ -1,0 +1,67 @@
+"""Every governance query. Grant activity is always evaluated against the given instant."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, false, select
+from sqlalchemy.orm import Session
+
+from governance.models import AccessGrant
+
+
+def active(now: datetime) -> ColumnElement[bool]:
+    """A grant is active from its start until its expiry, unless revoked."""
+    return and_(
+        AccessGrant.revoked_at.is_(None),
+        AccessGrant.starts_at <= now,
+        AccessGrant.expires_at > now,
+    )
+
+
+def has_active_grant(
+    user_id: uuid.UUID | None, dataset_id: ColumnElement[uuid.UUID] | uuid.UUID, now: datetime
+) -> ColumnElement[bool]:
+    """An EXISTS clause to embed in the query that loads the object, so the access decision
+    costs no extra round trip."""
+    if user_id is None:
+        return false()
+    return exists().where(
+        AccessGrant.user_id == user_id, AccessGrant.dataset_id == dataset_id, active(now)
+    )
+
+
+def granted_dataset_ids(
+    session: Session, user_id: uuid.UUID | None, dataset_ids: Sequence[uuid.UUID], now: datetime
+) -> set[uuid.UUID]:
+    if user_id is None or not dataset_ids:
+        return set()
+    stmt = select(AccessGrant.dataset_id).where(
+        AccessGrant.user_id == user_id, AccessGrant.dataset_id.in_(dataset_ids), active(now)
+    )
+    return set(session.scalars(stmt))
+
+
+def grant_for_update(session: Session, grant_id: uuid.UUID) -> AccessGrant | None:
+    stmt = select(AccessGrant).where(AccessGrant.id == grant_id).with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+def grants_of_user(session: Session, user_id: uuid.UUID) -> Sequence[AccessGrant]:
+    stmt = (
+        select(AccessGrant)
+        .where(AccessGrant.user_id == user_id)
+        .order_by(AccessGrant.expires_at.desc())
+    )
+    return session.scalars(stmt).all()
+
+
+def grants_of_datasets(session: Session, dataset_ids: Sequence[uuid.UUID]) -> Sequence[AccessGrant]:
+    stmt = (
+        select(AccessGrant)
+        .where(AccessGrant.dataset_id.in_(dataset_ids))
+        .order_by(AccessGrant.expires_at.desc())
+    )
+    return session.scalars(stmt).all()

@@ -1,0 +1,80 @@
+"""The access rule, exhaustively: every access level and status against every kind of caller."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from catalog.models import AccessLevel, DatasetStatus, RoleName
+from catalog.principals import ANONYMOUS, Principal, Role
+from governance.access import DatasetAccessFacts, Decision, dataset_url, read_bytes
+
+STEWARD_ORG = uuid.uuid4()
+URL = dataset_url("https://atrium.example.org", "ATR-DS-000001")
+RESEARCHER = Principal(issuer="https://idp", subject="rita", user_id=uuid.uuid4())
+STEWARD = Principal(
+    issuer="https://idp",
+    subject="sam",
+    user_id=uuid.uuid4(),
+    roles=frozenset({Role(RoleName.STEWARD, organization_id=STEWARD_ORG)}),
+)
+ADMIN = Principal(
+    issuer="https://idp",
+    subject="ada",
+    user_id=uuid.uuid4(),
+    roles=frozenset({Role(RoleName.ADMIN)}),
+)
+A, N, D = Decision.ALLOWED, Decision.NEEDS_AUTHENTICATION, Decision.DENIED
+
+
+def facts(
+    level: AccessLevel, status: DatasetStatus = DatasetStatus.PUBLISHED
+) -> DatasetAccessFacts:
+    return DatasetAccessFacts(
+        id=uuid.uuid4(), url=URL, access_level=level, status=status, steward_id=STEWARD_ORG
+    )
+
+
+@pytest.mark.parametrize(
+    ("level", "principal", "grant", "visas", "expected"),
+    [
+        (AccessLevel.OPEN, ANONYMOUS, False, (), A),
+        (AccessLevel.OPEN, RESEARCHER, False, (), A),
+        (AccessLevel.REGISTERED, ANONYMOUS, False, (), N),
+        (AccessLevel.REGISTERED, RESEARCHER, False, (), A),
+        (AccessLevel.CONTROLLED, ANONYMOUS, False, (), N),
+        (AccessLevel.CONTROLLED, RESEARCHER, False, (), D),
+        (AccessLevel.CONTROLLED, RESEARCHER, True, (), A),
+        (AccessLevel.CONTROLLED, ANONYMOUS, False, (URL,), A),
+        (AccessLevel.CONTROLLED, RESEARCHER, False, (URL,), A),
+        (AccessLevel.CONTROLLED, ANONYMOUS, False, (URL + "0",), D),
+        (AccessLevel.CONTROLLED, STEWARD, False, (), A),
+        (AccessLevel.CONTROLLED, ADMIN, False, (), D),
+        (AccessLevel.CONTROLLED, ADMIN, True, (), A),
+    ],
+)
+def test_published_dataset(
+    level: AccessLevel,
+    principal: Principal,
+    grant: bool,
+    visas: tuple[str, ...],
+    expected: Decision,
+) -> None:
+    decision = read_bytes(principal, facts(level), has_active_grant=grant, visa_dataset_urls=visas)
+    assert decision is expected
+
+
+@pytest.mark.parametrize("status", [DatasetStatus.DRAFT, DatasetStatus.RETIRED])
+@pytest.mark.parametrize("level", list(AccessLevel))
+def test_only_stewards_read_drafts_and_retired_datasets(
+    status: DatasetStatus, level: AccessLevel
+) -> None:
+    dataset = facts(level, status)
+    assert read_bytes(STEWARD, dataset, has_active_grant=False) is A
+    for someone in (ANONYMOUS, RESEARCHER, ADMIN):
+        assert read_bytes(someone, dataset, has_active_grant=True, visa_dataset_urls=[URL]) is D
+
+
+def test_dataset_url_is_stable() -> None:
+    assert URL == "https://atrium.example.org/datasets/ATR-DS-000001"

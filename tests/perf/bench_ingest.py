@@ -1,0 +1,129 @@
+"""Ingest benchmark: a JSON Lines file of --files files across --datasets datasets, loaded into a
+fresh database by `catalog.ingest.runner.ingest_path`, in this process.
+
+    python tests/perf/bench_ingest.py                       # 1,000,000 files, 20,000 datasets
+    python tests/perf/bench_ingest.py --files 100000 --datasets 2000
+    python tests/perf/bench_ingest.py --profile ingest.prof # cProfile of the first run
+
+The records are the demo catalog's (`catalog.demo.records`: realistic names, sizes, sha-256 and
+md5 checksums, s3 and gs URLs); their organizations and committees are created first through
+the services. The embedded Postgres runs in --work-dir unless ATRIUM_DATABASE_URL is set. The
+ingest runs twice: the second run must change nothing, and shows what a no-op re-run costs.
+Prints files/s, seconds and the peak RSS of this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import resource
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from api.database import embedded_postgres, prepare
+from catalog import demo, service
+from catalog.db import make_engine
+from catalog.ingest.runner import ingest_path
+from catalog.models import AuditEvent, DrsObject
+from catalog.principals import SYSTEM
+from catalog.schemas import CommitteeCreate, OrganizationCreate
+
+DATABASE = "atrium_bench_ingest"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=1_000_000)
+    parser.add_argument("--datasets", type=int, default=20_000)
+    parser.add_argument("--work-dir", type=Path, help="default: a temporary directory")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the first run here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="atrium-bench-") as scratch:
+        work_dir = args.work_dir or Path(scratch)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        path = work_dir / "catalog.jsonl"
+        started = time.perf_counter()
+        write_records(path, files=args.files, datasets=args.datasets)
+        print(
+            f"wrote {path.stat().st_size / 1e6:,.0f} MB of JSON Lines in"
+            f" {time.perf_counter() - started:.1f} s"
+        )
+        with fresh_database(work_dir) as engine:
+            create_organizations(engine)
+            for attempt in ("first run", "second run (no changes)"):
+                profile = cProfile.Profile() if args.profile and attempt == "first run" else None
+                started = time.perf_counter()
+                if profile:
+                    profile.enable()
+                report = ingest_path(engine, path)
+                if profile and args.profile:
+                    profile.disable()
+                    profile.dump_stats(args.profile)
+                seconds = time.perf_counter() - started
+                print(f"{attempt}: {seconds:.1f} s, {report.files / seconds:,.0f} files/s")
+                print(report.summary())
+            check(engine, args.files)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process: {peak:,.0f} MB (cpus: {os.cpu_count()})")
+
+
+def write_records(path: Path, *, files: int, datasets: int) -> None:
+    with path.open("w") as out:
+        for record in demo.records(datasets=datasets, files_per_dataset=files // datasets, seed=1):
+            out.write(json.dumps(record) + "\n")
+
+
+@contextmanager
+def fresh_database(work_dir: Path) -> Iterator[Engine]:
+    configured = os.environ.get("ATRIUM_DATABASE_URL")
+    with nullcontext(configured) if configured else embedded_postgres(work_dir) as server_url:
+        admin = make_engine(server_url, pool_size=1)
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+        admin.dispose()
+        url = make_url(server_url).set(database=DATABASE).render_as_string(hide_password=False)
+        engine = make_engine(url, pool_size=2)
+        try:
+            prepare(engine)
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def create_organizations(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        for org in demo.organizations():
+            service.create_organization(
+                session,
+                SYSTEM,
+                data=OrganizationCreate(slug=org.slug, name=org.name, kind=org.kind),
+            )
+        for committee in demo.committees():
+            service.create_committee(
+                session,
+                SYSTEM,
+                data=CommitteeCreate(
+                    organization=committee.organization, slug=committee.slug, name=committee.name
+                ),
+            )
+
+
+def check(engine: Engine, files: int) -> None:
+    with Session(engine) as session:
+        objects = session.scalar(select(func.count()).select_from(DrsObject))
+        events = session.scalar(select(func.count()).select_from(AuditEvent))
+    print(f"drs_objects: {objects:,} (expected {files:,}); audit events: {events:,}")
+
+
+if __name__ == "__main__":
+    main()
