@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -15,9 +16,15 @@ from starlette.routing import Route
 from api.auth.issuer import BuiltinIssuer
 from api.auth.middleware import BearerAuthMiddleware
 from api.auth.tokens import IssuerPolicy, TokenVerifier
+from api.drs.documents import drs_hostname
+from api.drs.routes import DrsConfig, drs_routes
 from api.graphql.endpoint import GraphQLConfig, graphql_endpoint
 from api.graphql.schema import schema
 from api.settings import SIGNING_ALGORITHMS, Settings
+from api.storage_route import local_route
+from catalog.storage import build_storage, load_or_create_signing_key
+
+SIGNING_KEY_FILE = "storage-signing.key"
 
 
 def build_verifier(settings: Settings, issuer: BuiltinIssuer | None) -> TokenVerifier:
@@ -80,8 +87,18 @@ def create_app(
         yield
         await verifier.aclose()
 
+    storage = build_storage(
+        local_root=settings.local_storage_root,
+        base_url=settings.base_url,
+        signing_key=load_or_create_signing_key(settings.data_dir / "keys" / SIGNING_KEY_FILE),
+        ttl_seconds=settings.signed_url_ttl_seconds,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+    )
     app = Starlette(
         routes=[
+            *drs_routes(),
+            local_route(storage.local),
             Route("/", home),
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             Route("/.well-known/jwks.json", jwks),
@@ -94,6 +111,20 @@ def create_app(
     app.state.settings = settings
     app.state.issuer = issuer
     app.state.sessions = sessions
+    app.state.drs = DrsConfig(
+        sessions=sessions,
+        base_url=settings.base_url,
+        hostname=drs_hostname(settings.base_url),
+        storage=storage,
+        passports=None,
+        bearer_issuers=sorted(verifier.policies),
+        passport_issuers=[],
+        max_bulk=settings.drs_max_bulk_request_length,
+        compact_prefix=settings.drs_compact_prefix,
+        organization_name=settings.organization_name,
+        organization_url=settings.organization_url or settings.base_url,
+        version=version("atrium-commons"),
+    )
     app.state.graphql = GraphQLConfig(
         schema=schema.graphql_schema,
         sessions=sessions,

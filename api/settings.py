@@ -75,6 +75,31 @@ class Settings(BaseSettings):
     clock_skew_seconds: int = Field(
         default=30, ge=0, le=300, description="Leeway allowed on exp/nbf/iat."
     )
+    storage_dir: Path | None = Field(
+        default=None,
+        description="Root of the local file storage (default: DATA_DIR/files).",
+    )
+    signed_url_ttl_seconds: int = Field(
+        default=900, ge=10, le=7 * 24 * 3600, description="Lifetime of signed download URLs."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint for presigning (default: AWS)."
+    )
+    s3_region: str | None = Field(default=None, description="Default S3 region for presigning.")
+    drs_max_bulk_request_length: int = Field(
+        default=1000, ge=1, le=100_000, description="Most ids in one DRS bulk request."
+    )
+    drs_compact_prefix: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9._]+$",
+        description="Compact-identifier prefix accepted in DRS ids (`prefix:id`), e.g. atrium.",
+    )
+    organization_name: str = Field(
+        default="Atrium data commons", description="Organization named in service-info."
+    )
+    organization_url: str | None = Field(
+        default=None, description="Its URL (default: the public base URL)."
+    )
     graphql_max_depth: int = Field(default=12, ge=2, description="Deepest GraphQL selection.")
     graphql_max_complexity: int = Field(
         default=50_000, ge=1, description="Upper bound on estimated nodes a query may return."
@@ -89,6 +114,10 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def local_storage_root(self) -> Path:
+        return self.storage_dir or self.data_dir / "files"
 
     @property
     def issuer_url(self) -> str:

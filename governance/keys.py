@@ -14,7 +14,10 @@ never follows redirects, so a pinned URL cannot send it somewhere else.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from catalog.errors import AtriumError
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 MAX_DOCUMENT_BYTES = 1_048_576
+MIN_RSA_BITS = 2048
 
 
 class KeysUnavailable(AtriumError):
@@ -51,6 +55,8 @@ class KeyStore:
     min_refetch_seconds: float = 30
     timeout_seconds: float = 5.0
     max_document_bytes: int = MAX_DOCUMENT_BYTES
+    min_rsa_bits: int = MIN_RSA_BITS
+    """RSA keys shorter than this are dropped from fetched sets (AAI 1.2 asks for 2048)."""
     clock: Callable[[], float] = time.time
     client: httpx.AsyncClient | None = None
     """An HTTP client to use instead of one created on first use; the store never closes it."""
@@ -73,9 +79,7 @@ class KeyStore:
             )
         return self._own_client
 
-    async def keys(
-        self, issuer: str, *, kid: object = None, jwks_uri: str | None = None
-    ) -> KeySet:
+    async def keys(self, issuer: str, *, kid: object = None, jwks_uri: str | None = None) -> KeySet:
         """The key set of ``issuer``, read from ``jwks_uri`` or, when it is None, from the
         ``jwks_uri`` of the issuer's discovery document.
 
@@ -104,7 +108,7 @@ class KeyStore:
 
     async def _fetch(self, issuer: str, jwks_uri: str | None) -> KeySet:
         uri = jwks_uri or await self._discover_jwks_uri(issuer)
-        return parse_key_set(await self._get_json(uri, "JWKS"))
+        return parse_key_set(await self._get_json(uri, "JWKS"), min_rsa_bits=self.min_rsa_bits)
 
     async def _discover_jwks_uri(self, issuer: str) -> str:
         document = await self._get_json(f"{issuer.rstrip('/')}{DISCOVERY_PATH}", "discovery")
@@ -146,8 +150,11 @@ class KeyStore:
             self._own_client = None
 
 
-def parse_key_set(document: object) -> KeySet:
-    """A JWK set from a JSON document, refusing anything that is not ``{"keys": [{kty…}…]}``."""
+def parse_key_set(document: object, *, min_rsa_bits: int = MIN_RSA_BITS) -> KeySet:
+    """A JWK set from a JSON document, refusing anything that is not ``{"keys": [{kty…}…]}``.
+
+    Keys of a type joserfc does not know are skipped (RFC 7517 §5), and so are RSA keys
+    shorter than ``min_rsa_bits``; a set left with no key is refused."""
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise KeysUnavailable("the JWKS document is not a JWK set")
     for entry in document["keys"]:
@@ -155,10 +162,24 @@ def parse_key_set(document: object) -> KeySet:
             raise KeysUnavailable("the JWKS document holds an entry that is not a JWK")
         if "kid" in entry and not isinstance(entry["kid"], str):
             raise KeysUnavailable("the JWKS document holds a key whose kid is not a string")
+    strong = [e for e in document["keys"] if _rsa_bits(e) >= min_rsa_bits]
     try:
-        return KeySet.import_key_set({"keys": document["keys"]})
+        return KeySet.import_key_set({"keys": strong})
     except (jose_errors.JoseError, ValueError, KeyError, TypeError) as exc:
         raise KeysUnavailable("the JWKS document holds no usable key") from exc
+
+
+def _rsa_bits(entry: dict[str, Any]) -> float:
+    """The modulus size of an RSA JWK; infinity for other keys and for a modulus that does not
+    decode (importing it then fails with a proper error)."""
+    modulus = entry.get("n")
+    if entry["kty"] != "RSA" or not isinstance(modulus, str):
+        return math.inf
+    try:
+        raw = base64.urlsafe_b64decode(modulus + "=" * (-len(modulus) % 4))
+    except (ValueError, binascii.Error):
+        return math.inf
+    return int.from_bytes(raw, "big").bit_length()
 
 
 def has_kid(keys: KeySet, kid: object) -> bool:

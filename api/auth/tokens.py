@@ -50,6 +50,7 @@ class TokenVerifier:
             cache_seconds=self.cache_seconds,
             min_refetch_seconds=self.min_refetch_seconds,
             clock=self.clock,
+            min_rsa_bits=0,  # bearer tokens have always accepted any RSA key size joserfc takes
         )
 
     @property

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from catalog.storage import Storage
-from governance.passports import PassportVerifier
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -33,8 +31,10 @@ from catalog import audit, repository
 from catalog.errors import AtriumError, Forbidden, Invalid, NotFound, Unauthenticated
 from catalog.models import AccessLevel, DatasetStatus
 from catalog.principals import Principal
+from catalog.storage import Storage, StorageError
 from governance import repository as grants
 from governance.access import DatasetAccessFacts, Decision, dataset_url, read_bytes
+from governance.passports import PassportVerifier
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +350,12 @@ def issue_access_urls(
                 outcomes.append(NotFound(f"{key!r} has no access method {access_id!r}"))
                 continue
             _, stored_type, url, region = method
-            access_url = config.storage.access_url(type=stored_type, url=url, region=region)
+            try:
+                access_url = config.storage.access_url(type=stored_type, url=url, region=region)
+            except StorageError as exc:
+                log.error("cannot sign %s for %s: %s", stored_type, key, exc.message)
+                outcomes.append(exc)
+                continue
             audit.record(
                 session,
                 principal,

@@ -19,6 +19,7 @@ from catalog.storage.base import (
     SignatureExpired,
     SignatureInvalid,
     StorageError,
+    StorageUnavailable,
     UnsupportedAccessMethod,
 )
 from catalog.storage.local import (
@@ -49,6 +50,7 @@ __all__ = [
     "SignatureInvalid",
     "Storage",
     "StorageError",
+    "StorageUnavailable",
     "UnsupportedAccessMethod",
     "build_storage",
     "load_or_create_signing_key",
@@ -72,10 +74,17 @@ class Storage:
         try:
             return self._backends[type]
         except KeyError:
-            raise UnsupportedAccessMethod(f"no storage backend for access method type {type!r}", field="type") from None
+            raise UnsupportedAccessMethod(
+                f"no storage backend for access method type {type!r}", field="type"
+            ) from None
 
     def access_url(self, *, type: str, url: str, region: str | None) -> AccessURL:
         return self.backend(type).access_url(url, region=region)
+
+    @property
+    def inline_types(self) -> frozenset[str]:
+        """Access method types whose stored URL may be shown inline in a DRS object."""
+        return frozenset(t for t, backend in self._backends.items() if not backend.signed)
 
     def is_signed(self, type: str) -> bool:
         """Whether DRS must mint this method's URL through ``/access`` (signed, expiring)
@@ -103,5 +112,7 @@ def build_storage(
             ttl_seconds=ttl_seconds,
             clock=clock,
         ),
-        s3=S3Storage(ttl_seconds=ttl_seconds, endpoint_url=s3_endpoint_url, default_region=s3_region),
+        s3=S3Storage(
+            ttl_seconds=ttl_seconds, endpoint_url=s3_endpoint_url, default_region=s3_region
+        ),
     )

@@ -62,3 +62,10 @@ class SignatureInvalid(StorageError):
 class SignatureExpired(StorageError):
     status_code = 403
     code = "SIGNATURE_EXPIRED"
+
+
+class StorageUnavailable(StorageError):
+    """The backend cannot sign right now (missing credentials, unreachable endpoint)."""
+
+    status_code = 500
+    code = "STORAGE_UNAVAILABLE"

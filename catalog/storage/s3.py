@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError
 
-from catalog.storage.base import AccessURL, InvalidStorageURL
+from catalog.storage.base import AccessURL, InvalidStorageURL, StorageUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -24,7 +25,13 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     writes it: it is not percent-decoded, and ``?`` and ``#`` are part of it."""
     scheme, sep, rest = url.partition("://")
     bucket, _, key = rest.partition("/")
-    if scheme.lower() != "s3" or not sep or not bucket or not key or any(c.isspace() for c in bucket):
+    if (
+        scheme.lower() != "s3"
+        or not sep
+        or not bucket
+        or not key
+        or any(c.isspace() for c in bucket)
+    ):
         raise InvalidStorageURL(f"an s3 access method needs an s3://bucket/key URL, not {url!r}")
     return bucket, key
 
@@ -70,7 +77,13 @@ class S3Storage:
 
     def access_url(self, url: str, *, region: str | None) -> AccessURL:
         bucket, key = parse_s3_url(url)
-        signed = self.client(region).generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=self._ttl
-        )
+        try:
+            signed = self.client(region).generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=self._ttl
+            )
+        except BotoCoreError as exc:
+            raise StorageUnavailable(
+                f"S3 URLs cannot be signed: {type(exc).__name__} (check the server's AWS"
+                " credentials and endpoint)"
+            ) from exc
         return AccessURL(signed)
