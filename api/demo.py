@@ -47,11 +47,33 @@ def load_demo(
             console=console,
         )
         _retire_some(session, datasets)
+    written = _write_local_files(
+        settings, datasets=datasets, files_per_dataset=files_per_dataset, seed=seed
+    )
     for subject, _, roles in DEMO_USERS:
         assign_cli_roles(engine, settings, subject=subject, roles=roles)
     if console is not None:
         console.print(report.summary())
+        console.print(f"{written} local demo files written under {settings.local_storage_root}")
     return report
+
+
+def _write_local_files(
+    settings: Settings, *, datasets: int, files_per_dataset: int, seed: int
+) -> int:
+    """The bytes behind the demo's local objects, so DRS downloads verify end to end."""
+    root = settings.local_storage_root
+    written = 0
+    for key, content in demo.local_files(
+        datasets=datasets, files_per_dataset=files_per_dataset, seed=seed
+    ):
+        path = root / key
+        if path.is_file() and path.stat().st_size == len(content):
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        written += 1
+    return written
 
 
 def print_demo_users(settings: Settings, *, console: Console) -> None:

@@ -117,19 +117,59 @@ def accession(n: int) -> str:
     return f"ATR-DS-{n:06d}"
 
 
+LOCAL_EVERY = 5  # every fifth dataset keeps its files in Atrium's local storage ...
+LOCAL_UP_TO = 500  # ... among the first 500, so large benchmark catalogs stay small on disk
+
+
+def is_local(n: int) -> bool:
+    return n % LOCAL_EVERY == 0 and n <= LOCAL_UP_TO
+
+
+def local_content(seed: int, accession_: str, index: int) -> bytes:
+    """Bytes of a local demo file: deterministic, 1 to 16 KiB, so downloads can be checked."""
+    stream = hashlib.shake_256(f"{seed}:{accession_}:{index}".encode())
+    size = 1024 + int.from_bytes(stream.digest(2), "big") % (15 * 1024)
+    return stream.digest(size + 2)[2:]
+
+
+def local_key(accession_: str, name: str) -> str:
+    return f"{accession_}/{name}"
+
+
+def local_files(*, datasets: int, files_per_dataset: int, seed: int) -> Iterator[tuple[str, bytes]]:
+    """(storage key, bytes) of every local demo file, for the loader to write to disk."""
+    for n in range(1, datasets + 1):
+        if not is_local(n):
+            continue
+        for record in dataset_records(n, files_per_dataset=files_per_dataset, seed=seed):
+            if record["type"] != "file":
+                continue
+            key = record["access_methods"][0]["url"].removeprefix("file:///")
+            yield key, local_content(seed, record["dataset"], int(record["id"].rsplit("-f", 1)[1]))
+
+
 def records(*, datasets: int, files_per_dataset: int, seed: int) -> Iterator[dict[str, Any]]:
-    """Dataset records, each followed by its file records."""
-    diseases = [t for t in shipped("mondo") if t["parents"]]
+    """Dataset records, each followed by its file records and, for local datasets, two
+    bundles (one nested in the other)."""
+    for n in range(1, datasets + 1):
+        yield from dataset_records(n, files_per_dataset=files_per_dataset, seed=seed)
+
+
+def dataset_records(n: int, *, files_per_dataset: int, seed: int) -> Iterator[dict[str, Any]]:
+    """The records of dataset ``n`` alone: each dataset has its own random stream, so any one
+    can be regenerated without the others."""
     vocab = shipped("vocabularies")
+    diseases = [t for t in shipped("mondo") if t["parents"]]
     phenotypes = [t for t in vocab["phenotypes"] if t["parents"]]
     extensions = {f["name"]: f["extensions"][0] for f in vocab["file_formats"]}
     mime_types = {f["name"]: f["mime_type"] for f in vocab["file_formats"]}
-    for n in range(1, datasets + 1):
-        rng = random.Random(f"{seed}:{n}")  # noqa: S311 - demo data, not secrets
-        dataset = _dataset(rng, n, diseases, phenotypes)
-        yield dataset
-        for i in range(files_per_dataset):
-            yield _file(rng, dataset, i, seed, extensions, mime_types)
+    rng = random.Random(f"{seed}:{n}")  # noqa: S311 - demo data, not secrets
+    dataset = _dataset(rng, n, diseases, phenotypes)
+    yield dataset
+    for i in range(files_per_dataset):
+        yield _file(rng, dataset, i, seed, extensions, mime_types, local=is_local(n))
+    if is_local(n) and files_per_dataset >= 3:
+        yield from _bundles(dataset)
 
 
 def _dataset(
@@ -205,6 +245,38 @@ def _data_use(rng: random.Random, access_level: str, disease: str) -> dict[str, 
     return data_use
 
 
+def _dataset_files(n: int, files_per_dataset: int, seed: int) -> Iterator[dict[str, Any]]:
+    return (
+        r
+        for r in records(datasets=n, files_per_dataset=files_per_dataset, seed=seed)
+        if r["type"] == "file" and r["dataset"] == accession(n)
+    )
+
+
+def _bundles(dataset: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    prefix = dataset["accession"].lower()
+    yield {
+        "type": "bundle",
+        "dataset": dataset["accession"],
+        "id": f"{prefix}-pair",
+        "name": "read pair",
+        "members": [
+            {"name": "reads_1", "object_id": f"{prefix}-f00000"},
+            {"name": "reads_2", "object_id": f"{prefix}-f00001"},
+        ],
+    }
+    yield {
+        "type": "bundle",
+        "dataset": dataset["accession"],
+        "id": f"{prefix}-sample",
+        "name": "sample bundle",
+        "members": [
+            {"name": "pair", "object_id": f"{prefix}-pair"},
+            {"name": "variants", "object_id": f"{prefix}-f00002"},
+        ],
+    }
+
+
 def _file(
     rng: random.Random,
     dataset: dict[str, Any],
@@ -212,14 +284,24 @@ def _file(
     seed: int,
     extensions: dict[str, str],
     mime_types: dict[str, str],
+    *,
+    local: bool,
 ) -> dict[str, Any]:
     fmt = rng.choice(dataset["file_formats"])
     sample = f"S{rng.randint(1, dataset['sample_count']):06d}"
     name = f"{sample}-{i:05d}{extensions[fmt]}"
     size = max(1, int(rng.lognormvariate(0, 0.5) * TYPICAL_SIZE[fmt]))
     digest_source = f"{seed}:{dataset['accession']}:{name}:{size}".encode()
+    if local:
+        digest_source = local_content(seed, dataset["accession"], i)
+        size = len(digest_source)
     bucket = dataset["steward"]
-    if rng.random() < 0.7:
+    if local:
+        method: dict[str, Any] = {
+            "type": "file",
+            "url": f"file:///{local_key(dataset['accession'], name)}",
+        }
+    elif rng.random() < 0.7:
         method = {
             "type": "s3",
             "url": f"s3://{bucket}-data/{dataset['accession']}/{name}",

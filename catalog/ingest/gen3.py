@@ -161,7 +161,9 @@ def _file(
     try:
         record = FileRecord.model_validate(data)
     except ValidationError as error:
-        return Rejected(line, problems + validation_messages(error, rename=_column))
+        covered = {problem.split(":", 1)[0] for problem in problems}
+        found = validation_messages(error, rename=_column)
+        return Rejected(line, problems + [m for m in found if m.split(":", 1)[0] not in covered])
     return Rejected(line, problems) if problems else Accepted(line, record)
 
 

@@ -115,7 +115,9 @@ class JwksServer:
 @contextmanager
 def serve() -> Iterator[JwksServer]:
     """Run a ``JwksServer`` in a thread for the duration of the block."""
-    sock = socket.socket()
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every response on a kept-alive connection waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
     server_state = JwksServer(base=f"http://{host}:{port}")
