@@ -23,6 +23,8 @@ from api.graphql.schema import schema
 from api.settings import SIGNING_ALGORITHMS, Settings
 from api.storage_route import local_route
 from catalog.storage import build_storage, load_or_create_signing_key
+from governance.keys import KeyStore
+from governance.passports import PassportVerifier, TrustedBroker, TrustedVisaIssuer
 
 SIGNING_KEY_FILE = "storage-signing.key"
 
@@ -61,12 +63,32 @@ def load_issuer(settings: Settings) -> BuiltinIssuer | None:
     )
 
 
+def build_passport_verifier(settings: Settings, key_store: KeyStore) -> PassportVerifier | None:
+    if not settings.trusted_brokers:
+        return None
+    return PassportVerifier(
+        brokers=[TrustedBroker(b.issuer, b.jwks_uri) for b in settings.trusted_brokers],
+        visa_issuers=[
+            TrustedVisaIssuer(v.issuer, frozenset(v.sources), v.jku)
+            for v in settings.trusted_visa_issuers
+        ],
+        key_store=key_store,
+        audiences=(settings.token_audience, settings.base_url),
+        leeway_seconds=settings.clock_skew_seconds,
+    )
+
+
 def create_app(
     settings: Settings, sessions: sessionmaker[Session], *, issuer: BuiltinIssuer | None = None
 ) -> Starlette:
     """``issuer`` defaults to the built-in issuer of ``settings``; tests pass one loaded once."""
     issuer = issuer or load_issuer(settings)
     verifier = build_verifier(settings, issuer)
+    visa_keys = KeyStore(
+        cache_seconds=settings.jwks_cache_seconds,
+        min_refetch_seconds=settings.jwks_min_refetch_seconds,
+    )
+    passports = build_passport_verifier(settings, visa_keys)
 
     async def jwks(_request: Request) -> Response:
         return JSONResponse(issuer.public_jwks() if issuer else {"keys": []})
@@ -86,6 +108,7 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         await verifier.aclose()
+        await visa_keys.aclose()
 
     storage = build_storage(
         local_root=settings.local_storage_root,
@@ -116,9 +139,9 @@ def create_app(
         base_url=settings.base_url,
         hostname=drs_hostname(settings.base_url),
         storage=storage,
-        passports=None,
+        passports=passports,
         bearer_issuers=sorted(verifier.policies),
-        passport_issuers=[],
+        passport_issuers=sorted(v.issuer for v in settings.trusted_visa_issuers),
         max_bulk=settings.drs_max_bulk_request_length,
         compact_prefix=settings.drs_compact_prefix,
         organization_name=settings.organization_name,

@@ -3,7 +3,6 @@ services, datasets and files through the ordinary ingest path, one demo user per
 
 from __future__ import annotations
 
-from catalog.ingest.runner import IngestReport, ingest_records
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.identity import assign_cli_roles, mint_token
 from api.settings import Settings
 from catalog import demo, repository, service
+from catalog.ingest.runner import IngestReport, ingest_records
 from catalog.models import DatasetStatus
 from catalog.principals import SYSTEM
 from catalog.schemas import CommitteeCreate, OrganizationCreate

@@ -34,6 +34,21 @@ class TrustedIssuer(BaseModel):
     algorithms: list[Algorithm] = Field(default_factory=_all_algorithms)
 
 
+class TrustedBrokerSetting(BaseModel):
+    """A GA4GH Passport Broker whose passports Atrium accepts."""
+
+    issuer: str = Field(description="The broker's `iss`.")
+    jwks_uri: str | None = Field(default=None, description="Pinned JWKS URL (else discovery).")
+
+
+class TrustedVisaIssuerSetting(BaseModel):
+    """A visa issuer whose ControlledAccessGrants visas Atrium honours."""
+
+    issuer: str = Field(description="The visa issuer's `iss`.")
+    sources: list[str] = Field(description="Allowed `source` values (organisations, DACs).")
+    jku: str | None = Field(default=None, description="The only JWKS URL its visas may name.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ATRIUM_", env_nested_delimiter="__")
 
@@ -58,6 +73,14 @@ class Settings(BaseSettings):
     trusted_issuers: list[TrustedIssuer] = Field(
         default_factory=list,
         description="Extra OIDC issuers (JSON list of {issuer, audience, jwks_uri?, algorithms?}).",
+    )
+    trusted_brokers: list[TrustedBrokerSetting] = Field(
+        default_factory=list,
+        description="GA4GH Passport Brokers (JSON list of {issuer, jwks_uri?}).",
+    )
+    trusted_visa_issuers: list[TrustedVisaIssuerSetting] = Field(
+        default_factory=list,
+        description="Visa issuers (JSON list of {issuer, sources, jku?}).",
     )
     builtin_issuer: bool = Field(
         default=True,

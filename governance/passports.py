@@ -6,11 +6,12 @@ each issuer's pinned ``jku`` and allowed ``source`` values — and returns the g
 with their expiry. The decisions, and what is deliberately not implemented, are recorded in
 docs/adr/0003-passport-clearinghouse.md.
 
-A passport that fails any check refuses the whole request (Passport 1.2 §8.1); a visa that fails
-is only not counted, and its reason is returned for logs. This module must not fetch anything a
-configuration did not name first (a visa's ``jku`` is compared with the pinned URL before any
-request), must not evaluate ``conditions`` or ``LinkedIdentities``, and must not read the
-environment or the database. Refusal reasons are fixed phrases and never echo token content.
+A passport that fails any check refuses the whole request (Passport 1.2, General Requirements
+8.1); a visa that fails is only not counted, and its reason is returned for logs. This module
+must not fetch anything a configuration did not name first (a visa's ``jku`` is compared with
+the pinned URL before any request), must not evaluate ``conditions`` or ``LinkedIdentities``,
+and must not read the environment or the database. Refusal reasons are fixed phrases and never
+echo token content.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ MAX_VISA_BYTES = 16_384
 
 
 class PassportRejected(AtriumError):
-    """A passport failed a check, so the request carrying it is refused (Passport 1.2 §8.1).
+    """A passport failed a check, so the request carrying it is refused (Passport 1.2, General
+    Requirements 8.1).
 
     ``field`` names the offending entry (``passports[2]``); the message is a fixed phrase."""
 
@@ -150,11 +152,6 @@ class VisaGrants:
         return grant is not None and now + ttl_seconds < grant.expires_at
 
 
-def dataset_url(base_url: str, accession: str) -> str:
-    """The ControlledAccessGrants ``value`` that grants access to an Atrium dataset."""
-    return f"{base_url}/datasets/{accession}"
-
-
 _Trusted = TypeVar("_Trusted", TrustedBroker, TrustedVisaIssuer)
 
 
@@ -194,9 +191,9 @@ class _Candidate:
     access_token: bool
 
     @property
-    def slot(self) -> tuple[str, str | None, object]:
-        kid = self.jws.header.get("kid")
-        return self.issuer.issuer, self.jwks_uri, kid if isinstance(kid, str) else None
+    def slot(self) -> tuple[str, str | None, str | None]:
+        """Which key set, and which key in it: one fetch serves every visa in a slot."""
+        return self.issuer.issuer, self.jwks_uri, self.jws.header.get("kid")
 
 
 class PassportVerifier:
@@ -345,9 +342,9 @@ class PassportVerifier:
     def _screen(self, index: int, token: str) -> _Candidate | None:
         """Checks that need no keys, so that untrusted or unneeded visas cause no fetch.
 
-        Only ControlledAccessGrants visas are needed; others are ignored unverified
-        (Passport 1.2 §8.2). A Visa Document Token names its key set in ``jku``, which must
-        equal the URL pinned for its ``iss`` (AAI 1.2: checked before calling the ``jku``).
+        Only ControlledAccessGrants visas are needed; others are ignored unverified (Passport
+        1.2, General Requirements 8.2). A Visa Document Token names its key set in ``jku``,
+        which must equal the URL pinned for its ``iss`` (AAI 1.2: checked before calling it).
         A Visa Access Token (``openid`` in ``scope``) is checked against keys from the
         issuer's OIDC discovery document.
         """
@@ -381,7 +378,7 @@ class PassportVerifier:
         raise _Refusal("has neither a jku header nor an openid scope")
 
     async def _visa_keys(
-        self, issuer: str, jwks_uri: str | None, kid: object
+        self, issuer: str, jwks_uri: str | None, kid: str | None
     ) -> KeySet | KeysUnavailable:
         try:
             return await self._key_store.keys(issuer, kid=kid, jwks_uri=jwks_uri)
@@ -440,9 +437,7 @@ class PassportVerifier:
     # --- shared checks --------------------------------------------------------------------------
 
     def _verify(self, jws: _Jws, keys: KeySet, alg: str) -> dict[str, Any]:
-        kid = jws.header.get("kid")
-        if kid is not None and not isinstance(kid, str):
-            raise _Refusal("header 'kid' must be a string")
+        kid = jws.header.get("kid")  # a string or None: checked by _algorithm
         try:
             key = keys.get_by_kid(kid, {"alg": alg, "use": "sig"})
         except jose_errors.InvalidKeyIdError:
@@ -501,9 +496,13 @@ def _peek(token: str, max_bytes: int) -> _Jws:
 
 
 def _algorithm(header: dict[str, Any]) -> str:
+    """The ``alg``, once it and the ``kid`` have shapes worth fetching keys for."""
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in SIGNING_ALGORITHMS:
         raise _Refusal("must be signed with RS256 or ES256")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise _Refusal("header 'kid' must be a string")
     return alg
 
 

@@ -97,8 +97,8 @@ class TokenVerifier:
         return verified.claims
 
     async def _keys(self, policy: IssuerPolicy, kid: Any) -> KeySet:
-        """Built-in keys as they are; an external issuer's through the shared ``KeyStore``
-        (cached, refetched early only for an unknown ``kid`` and then rate-limited)."""
+        """Built-in keys as they are; an external issuer's from the ``KeyStore`` (cached,
+        refetched early only for an unknown ``kid`` and then rate-limited)."""
         if policy.local_keys is not None:
             return policy.local_keys
         try:

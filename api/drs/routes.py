@@ -8,13 +8,16 @@ thread in one transaction; issuing an access URL appends its audit event in that
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 
+import yaml
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,6 +28,7 @@ from api.auth.principals import principal_from_claims
 from api.drs.documents import (
     authorizations_document,
     drs_object_document,
+    self_uri,
     service_info_document,
 )
 from catalog import audit, repository
@@ -40,6 +44,8 @@ log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 1024
 NO_STORE = {"cache-control": "no-cache, no-store", "pragma": "no-cache"}
+BODY_BYTES_BASE = 1 << 20
+BODY_BYTES_PER_ID = 4096
 
 
 class PayloadTooLarge(AtriumError):
@@ -63,6 +69,11 @@ class DrsConfig:
     version: str
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    @property
+    def max_body_bytes(self) -> int:
+        """Bodies carry ids and passports; anything larger is refused before it is read."""
+        return BODY_BYTES_BASE + self.max_bulk * BODY_BYTES_PER_ID
+
 
 @dataclass(frozen=True)
 class Resolved:
@@ -78,6 +89,11 @@ def ga4gh_error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"msg": message, "status_code": status}, status_code=status)
 
 
+def http_status(error: AtriumError) -> int:
+    """DRS has no 422: payload validation errors are its 400."""
+    return 400 if error.status_code == 422 else error.status_code
+
+
 def drs_endpoint(
     handler: Callable[[Request, DrsConfig], Awaitable[Response]],
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -89,8 +105,7 @@ def drs_endpoint(
         try:
             return await handler(request, config)
         except AtriumError as exc:
-            status = 400 if exc.status_code == 422 else exc.status_code
-            return ga4gh_error(status, exc.message)
+            return ga4gh_error(http_status(exc), exc.message)
         except Exception:
             log.exception("DRS request failed: %s %s", request.method, request.url.path)
             return ga4gh_error(500, "Internal server error")
@@ -99,9 +114,14 @@ def drs_endpoint(
 
 
 def object_key(raw: str, prefix: str | None) -> str:
-    """A requested id as stored: compact identifiers (``prefix:id``) lose their prefix."""
+    """A requested id as stored: compact identifiers (``prefix:id``) lose their prefix.
+
+    NUL and unpaired surrogates can be in no stored id or alias (Postgres text is UTF-8
+    without NUL), so they are refused here rather than failing the query."""
     if not raw or len(raw) > MAX_KEY_LENGTH:
         raise Invalid(f"object ids are 1 to {MAX_KEY_LENGTH} characters")
+    if "\x00" in raw or not _is_utf8(raw):
+        raise Invalid("object ids may not contain NUL characters or unpaired surrogates")
     if prefix and raw.startswith(f"{prefix}:"):
         raw = raw[len(prefix) + 1 :]
     if not raw:
@@ -109,8 +129,31 @@ def object_key(raw: str, prefix: str | None) -> str:
     return raw
 
 
-async def json_body(request: Request, *, required: bool) -> dict[str, Any]:
-    raw = await request.body()
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, read up to ``limit`` bytes: a larger one is refused with 413 without being
+    buffered, whether or not it announced its length."""
+    too_large = PayloadTooLarge(f"the request body is larger than {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+        raise too_large
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise too_large
+    return bytes(received)
+
+
+async def json_body(request: Request, config: DrsConfig, *, required: bool) -> dict[str, Any]:
+    raw = await read_body(request, config.max_body_bytes)
     if not raw.strip():
         if required:
             raise Invalid("this request needs a JSON body")
@@ -119,6 +162,9 @@ async def json_body(request: Request, *, required: bool) -> dict[str, Any]:
         body = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise Invalid(f"the body is not valid JSON: {exc.msg}") from exc
+    except (ValueError, RecursionError) as exc:
+        # Not UTF-8/16/32, an integer longer than Python converts, or nesting too deep.
+        raise Invalid("the body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise Invalid("the body must be a JSON object")
     return body
@@ -223,7 +269,7 @@ def _expand(
         entry: dict[str, Any] = {
             "name": name,
             "id": child_id,
-            "drs_uri": [f"drs://{config.hostname}/{child_id}"],
+            "drs_uri": [self_uri(config.hostname, child_id)],
         }
         if child.object.is_bundle:
             nested = _expand(session, config, principal, child, now, depth=depth + 1)
@@ -267,6 +313,7 @@ def refusal(item: Resolved, principal: Principal) -> AtriumError | None:
 
 async def _single(request: Request, config: DrsConfig, body: dict[str, Any]) -> Response:
     key = object_key(request.path_params["object_id"], config.compact_prefix)
+    expand = expand_flag(request, body)
     passports = string_list(body, "passports", required=False, limit=config.max_bulk)
     visas = await visa_datasets(config, passports)
     principal, results = await run_in_threadpool(
@@ -275,7 +322,7 @@ async def _single(request: Request, config: DrsConfig, body: dict[str, Any]) -> 
         [key],
         request.scope["state"].get("claims"),
         visas,
-        expand=expand_flag(request, body),
+        expand=expand,
     )
     error = refusal(results[0], principal)
     if error is not None:
@@ -290,7 +337,7 @@ async def get_object(request: Request, config: DrsConfig) -> Response:
 
 @drs_endpoint
 async def post_object(request: Request, config: DrsConfig) -> Response:
-    return await _single(request, config, await json_body(request, required=False))
+    return await _single(request, config, await json_body(request, config, required=False))
 
 
 @drs_endpoint
@@ -384,17 +431,18 @@ async def get_access(request: Request, config: DrsConfig) -> Response:
 
 @drs_endpoint
 async def post_access(request: Request, config: DrsConfig) -> Response:
-    body = await json_body(request, required=True)
-    if "passports" not in body:
-        raise Invalid("'passports' is required in the body of POST .../access/{access_id}")
+    body = await json_body(request, config, required=True)
+    if not isinstance(body.get("passports"), list):
+        raise Invalid("'passports' (a list) is required in the body of POST .../access/{access_id}")
     return await _access(request, config, body)
 
 
 def _unresolved(errors: list[tuple[str, AtriumError]]) -> list[dict[str, Any]]:
-    by_code: dict[int, list[str]] = {}
+    """Requested ids grouped by the status a single request would have had, each id once."""
+    by_code: dict[int, dict[str, None]] = {}
     for key, error in errors:
-        by_code.setdefault(error.status_code, []).append(key)
-    return [{"error_code": code, "object_ids": ids} for code, ids in sorted(by_code.items())]
+        by_code.setdefault(http_status(error), {})[key] = None
+    return [{"error_code": code, "object_ids": list(ids)} for code, ids in sorted(by_code.items())]
 
 
 def _summary(requested: int, resolved: int) -> dict[str, int]:
@@ -403,9 +451,10 @@ def _summary(requested: int, resolved: int) -> dict[str, int]:
 
 @drs_endpoint
 async def bulk_objects(request: Request, config: DrsConfig) -> Response:
-    body = await json_body(request, required=True)
-    raw = string_list(body, "bulk_object_ids", required=True, limit=config.max_bulk)
-    keys = [object_key(k, config.compact_prefix) for k in raw]
+    body = await json_body(request, config, required=True)
+    requested = string_list(body, "bulk_object_ids", required=True, limit=config.max_bulk)
+    keys = [object_key(k, config.compact_prefix) for k in requested]
+    expand = expand_flag(request, body)
     passports = string_list(body, "passports", required=False, limit=config.max_bulk)
     visas = await visa_datasets(config, passports)
     principal, results = await run_in_threadpool(
@@ -414,15 +463,15 @@ async def bulk_objects(request: Request, config: DrsConfig) -> Response:
         keys,
         request.scope["state"].get("claims"),
         visas,
-        expand=expand_flag(request, body),
+        expand=expand,
     )
     resolved, errors = [], []
-    for item in results:
+    for requested_id, item in zip(requested, results, strict=True):
         error = refusal(item, principal)
         if error is None:
             resolved.append(object_document(config, item))
         else:
-            errors.append((item.key, error))
+            errors.append((requested_id, error))
     return JSONResponse(
         {
             "summary": _summary(len(keys), len(resolved)),
@@ -434,13 +483,15 @@ async def bulk_objects(request: Request, config: DrsConfig) -> Response:
 
 @drs_endpoint
 async def options_bulk(request: Request, config: DrsConfig) -> Response:
-    body = await json_body(request, required=True)
-    raw = string_list(body, "bulk_object_ids", required=True, limit=config.max_bulk)
-    keys = [object_key(k, config.compact_prefix) for k in raw]
+    body = await json_body(request, config, required=True)
+    requested = string_list(body, "bulk_object_ids", required=True, limit=config.max_bulk)
+    keys = [object_key(k, config.compact_prefix) for k in requested]
     _, results = await run_in_threadpool(resolve, config, keys, None, frozenset(), expand=False)
     found = [_authorizations(config, r.record) for r in results if r.record is not None]
     missing: list[tuple[str, AtriumError]] = [
-        (r.key, NotFound(f"no DRS object {r.key!r}")) for r in results if r.record is None
+        (requested_id, NotFound(f"no DRS object {r.key!r}"))
+        for requested_id, r in zip(requested, results, strict=True)
+        if r.record is None
     ]
     return JSONResponse(
         {
@@ -453,17 +504,23 @@ async def options_bulk(request: Request, config: DrsConfig) -> Response:
 
 @drs_endpoint
 async def bulk_access(request: Request, config: DrsConfig) -> Response:
-    body = await json_body(request, required=True)
+    body = await json_body(request, config, required=True)
     entries = body.get("bulk_object_access_ids")
     if not isinstance(entries, list) or not entries:
         raise Invalid("'bulk_object_access_ids' must be a non-empty list")
+    if len(entries) > config.max_bulk:
+        raise PayloadTooLarge(
+            f"{len(entries)} objects named; at most {config.max_bulk} per request"
+        )
     wanted: list[tuple[str, str]] = []
+    requested: list[str] = []
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("bulk_object_id"), str):
             raise Invalid("each entry needs a 'bulk_object_id' string")
         key = object_key(entry["bulk_object_id"], config.compact_prefix)
         access_ids = string_list(entry, "bulk_access_ids", required=True, limit=config.max_bulk)
         wanted += [(key, a) for a in access_ids]
+        requested += [entry["bulk_object_id"]] * len(access_ids)
     if len(wanted) > config.max_bulk:
         raise PayloadTooLarge(
             f"{len(wanted)} access URLs requested; at most {config.max_bulk} per request"
@@ -479,11 +536,11 @@ async def bulk_access(request: Request, config: DrsConfig) -> Response:
         "passport" if passports else "bearer",
     )
     resolved, errors = [], []
-    for (key, access_id), outcome in zip(wanted, outcomes, strict=True):
+    for requested_id, (_, access_id), outcome in zip(requested, wanted, outcomes, strict=True):
         if isinstance(outcome, AtriumError):
-            errors.append((key, outcome))
+            errors.append((requested_id, outcome))
         else:
-            resolved.append({"drs_object_id": key, "drs_access_id": access_id, **outcome})
+            resolved.append({"drs_object_id": requested_id, "drs_access_id": access_id, **outcome})
     return JSONResponse(
         {
             "summary": _summary(len(wanted), len(resolved)),
@@ -516,9 +573,36 @@ async def service_info(_request: Request, config: DrsConfig) -> Response:
     )
 
 
+@dataclass(frozen=True)
+class OpenAPIDocument:
+    """``api/drs/openapi.yaml`` as shipped, and the same document as JSON."""
+
+    yaml: bytes
+    json: bytes
+
+
+@functools.cache
+def openapi_document() -> OpenAPIDocument:
+    """Read from the package data and converted once per process."""
+    source = resources.files("api.drs").joinpath("openapi.yaml").read_bytes()
+    document = yaml.safe_load(source)
+    return OpenAPIDocument(yaml=source, json=json.dumps(document, ensure_ascii=False).encode())
+
+
+async def openapi_yaml(_request: Request) -> Response:
+    return Response(openapi_document().yaml, media_type="application/yaml")
+
+
+async def openapi_json(_request: Request) -> Response:
+    return Response(openapi_document().json, media_type="application/json")
+
+
 def drs_routes() -> list[Route]:
     base = "/ga4gh/drs/v1"
+    openapi_document()  # a broken document fails at start-up, not on the first request
     return [
+        Route(f"{base}/openapi.yaml", openapi_yaml, methods=["GET"]),
+        Route(f"{base}/openapi.json", openapi_json, methods=["GET"]),
         Route(f"{base}/service-info", service_info, methods=["GET"]),
         Route(f"{base}/objects", bulk_objects, methods=["POST"]),
         Route(f"{base}/objects", options_bulk, methods=["OPTIONS"]),

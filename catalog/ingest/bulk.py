@@ -1,18 +1,75 @@
-"""Bulk inserts for the ingest: plain Core ``executemany`` on a model's table, which batches rows
-into multi-row statements. The ORM's bulk path would return generated keys row by row for tables
-with serial keys, which an ingest of thousands of datasets does not need."""
+"""Bulk writes for the ingest, through COPY: the cheapest way into Postgres for Python and the
+server alike. Rows are formatted in COPY's text format; constraints, defaults and triggers of the
+target tables apply as they do to any insert."""
 
 from __future__ import annotations
 
+import io
+import json
+import uuid
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from catalog.db import Base
+from catalog.ingest.writer import Cursor
 
 
 def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(Base.metadata.tables[model.__tablename__]), rows)
+    """Insert rows (dicts with the same keys) into the model's table."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    text = "".join("\t".join(_value(row[c]) for c in columns) + "\n" for row in rows).encode()
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    cursor = cast(Cursor, dbapi.cursor())
+    try:
+        cursor.copy_expert(
+            f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN",
+            io.BytesIO(text),
+            size=len(text),
+        )
+    finally:
+        cursor.close()
+
+
+def text_value(value: str | None) -> str:
+    """A text value escaped for COPY (``\\N`` is NULL)."""
+    if value is None:
+        return "\\N"
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\\", "\\\\").replace("\t", "\\t")
+        return value.replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def array_value(values: Sequence[str | None]) -> str:
+    """A text[] literal, every element quoted, escaped for COPY."""
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif '"' in value or "\\" in value:
+            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            items.append(f'"{value}"')
+    return text_value("{" + ",".join(items) + "}")
+
+
+def _value(value: Any) -> str:
+    if value is None or isinstance(value, str):
+        return text_value(value)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return array_value(value)
+    if isinstance(value, dict):
+        return text_value(json.dumps(value))
+    raise TypeError(f"no COPY text format for {type(value).__name__}")

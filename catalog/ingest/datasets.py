@@ -104,26 +104,29 @@ class DatasetLoader:
             return
         self._pending.append((line, record))
         if len(self._pending) >= BATCH:
-            self.flush()
+            batch = self.take()
+            self.writer.submit(lambda: self.write(batch))
 
     def refuse(self, accession: str) -> None:
         self.failed.add(accession)
 
+    def take(self) -> list[tuple[int, DatasetRecord]]:
+        """The records added since the last take, for the writer to write in file order."""
+        batch, self._pending = self._pending, []
+        return batch
+
     def resolve(self, accessions: Iterable[str]) -> dict[str, DatasetRef]:
-        """Datasets by accession, from this ingest (written first) or from the catalog."""
-        self.writer.wait()
-        self.flush()
+        """Datasets by accession, from this ingest or from the catalog (writer thread)."""
         missing = [a for a in accessions if a not in self.refs]
         if missing:
             for dataset in repository.datasets_by_accessions(self.session, missing).values():
                 self.refs[dataset.accession] = _ref(dataset)
         return {a: self.refs[a] for a in accessions if a in self.refs}
 
-    def flush(self) -> None:
-        if not self._pending:
+    def write(self, batch: Sequence[tuple[int, DatasetRecord]]) -> None:
+        """Check and write a batch of records (writer thread)."""
+        if not batch:
             return
-        self.writer.wait()
-        batch, self._pending = self._pending, []
         catalog = self._catalog_for(record for _, record in batch)
         existing = repository.datasets_by_accessions(self.session, [r.accession for _, r in batch])
         new: list[tuple[int, DatasetRecord]] = []

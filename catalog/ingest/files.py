@@ -5,7 +5,7 @@ and merged into ``drs_objects`` and its child tables.
 
 A staged file is new (``n``), an existing file that is unchanged (``e``), or an existing file
 that changed (``c``): only ``n`` and ``c`` rows are written, so re-ingesting a file touches no
-row. Every SQL statement of the file path lives here; Python never asks per line.
+row. Every SQL statement of the file path lives here; nothing is asked per line.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 
 from sqlalchemy.orm import Session
 
+from catalog.ingest.bulk import array_value, text_value
 from catalog.ingest.datasets import DatasetLoader, DatasetRef
 from catalog.ingest.problems import Problems
-from catalog.ingest.records import FileRecord
+from catalog.ingest.records import DatasetRecord, FileRecord
 from catalog.ingest.report import IngestReport
 from catalog.ingest.writer import Writer
 
@@ -45,7 +47,9 @@ CREATE TEMP TABLE ingest_chunk (
     method_urls text[] NOT NULL,
     method_regions text[] NOT NULL,
     aliases text[] NOT NULL,
-    state "char" NOT NULL DEFAULT 'n'
+    state "char" NOT NULL DEFAULT 'n',
+    existing_dataset uuid,
+    existing_bundle boolean
 ) ON COMMIT DROP;
 CREATE TEMP TABLE ingest_keys (key text PRIMARY KEY, line integer NOT NULL) ON COMMIT DROP;
 """
@@ -70,33 +74,19 @@ UPDATE ingest_chunk c SET id = a.id, minted = false
 FROM unnest(%(lines)s::integer[], %(ids)s::text[]) AS a(line, id)
 WHERE c.line = a.line
 """
-# Ids and aliases share one namespace: each may appear once in a file.
-DUPLICATES = """
-WITH keys AS (
-    SELECT line, id AS key, false AS is_alias FROM ingest_chunk
-    UNION ALL
-    SELECT c.line, k.key, true FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(key)
-), ranked AS (
-    SELECT line, key, is_alias,
-           row_number() OVER w AS n, first_value(line) OVER w AS first
-    FROM keys WINDOW w AS (PARTITION BY key ORDER BY line, is_alias)
-)
-SELECT r.line, r.is_alias, r.key, coalesce(i.line, r.first)
-FROM ranked r LEFT JOIN ingest_keys i ON i.key = r.key
-WHERE r.n > 1 OR i.key IS NOT NULL
+MARK_EXISTING = """
+UPDATE ingest_chunk c
+SET state = 'e', existing_dataset = x.dataset_id, existing_bundle = x.is_bundle
+FROM drs_objects x WHERE x.id = c.id
 """
-# Keys of earlier lines of this file are left to DUPLICATES: these are the catalog's own.
+# Keys already in the catalog. Keys of earlier chunks of this file are left to REPEATS (they
+# are in ingest_keys), so this runs before REPEATS adds this chunk's keys.
 CONFLICTS = """
-SELECT c.line, 'other_dataset', c.id, d.accession
-FROM ingest_chunk c
-JOIN drs_objects x ON x.id = c.id
-JOIN datasets d ON d.id = x.dataset_id
-WHERE x.dataset_id <> c.dataset_id AND NOT x.is_bundle
+SELECT c.line, CASE WHEN c.existing_bundle THEN 'bundle' ELSE 'other_dataset' END, c.id,
+       d.accession
+FROM ingest_chunk c JOIN datasets d ON d.id = c.existing_dataset
+WHERE (c.existing_bundle OR c.existing_dataset <> c.dataset_id)
   AND NOT EXISTS (SELECT FROM ingest_keys i WHERE i.key = c.id)
-UNION ALL
-SELECT c.line, 'bundle', c.id, NULL
-FROM ingest_chunk c JOIN drs_objects x ON x.id = c.id
-WHERE x.is_bundle AND NOT EXISTS (SELECT FROM ingest_keys i WHERE i.key = c.id)
 UNION ALL
 SELECT c.line, 'id_is_alias', c.id, a.object_id
 FROM ingest_chunk c JOIN drs_aliases a ON a.alias = c.id
@@ -110,16 +100,29 @@ LEFT JOIN drs_aliases a ON a.alias = k.alias AND a.object_id <> c.id
 WHERE (x.id IS NOT NULL OR a.alias IS NOT NULL)
   AND NOT EXISTS (SELECT FROM ingest_keys i WHERE i.key = k.alias)
 """
-# Run once the lines with repeated keys are dropped, so the keys left are new.
-REMEMBER_KEYS = """
-INSERT INTO ingest_keys (key, line)
-SELECT id, line FROM ingest_chunk
-UNION ALL
-SELECT k.key, c.line FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(key)
-ON CONFLICT (key) DO NOTHING
+# Ids and aliases share one namespace: each may appear once in a file. This remembers the
+# chunk's keys and returns every occurrence of a key that was already known (with the line of
+# an earlier chunk that used it) or that the chunk uses twice; ingest_keys is read as it was
+# before this statement.
+REPEATS = """
+WITH keys AS MATERIALIZED (
+    SELECT line, id AS key, false AS is_alias FROM ingest_chunk
+    UNION ALL
+    SELECT c.line, k.key, true FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(key)
+), counted AS MATERIALIZED (
+    SELECT key, min(line) AS first, count(*) AS uses FROM keys GROUP BY key
+), remembered AS (
+    INSERT INTO ingest_keys (key, line) SELECT key, first FROM counted
+    ON CONFLICT (key) DO NOTHING RETURNING key
+), repeated AS (
+    SELECT key FROM counted c
+    WHERE uses > 1 OR NOT EXISTS (SELECT FROM remembered r WHERE r.key = c.key)
+)
+SELECT k.key, k.line, k.is_alias, i.line
+FROM repeated r JOIN keys k ON k.key = r.key LEFT JOIN ingest_keys i ON i.key = r.key
+ORDER BY k.key, k.line, k.is_alias
 """
 DROP_LINES = "DELETE FROM ingest_chunk WHERE line = ANY(%(lines)s)"
-MARK_EXISTING = "UPDATE ingest_chunk c SET state = 'e' FROM drs_objects x WHERE x.id = c.id"
 # An existing file changed when any of its columns or its sets of checksums, access methods or
 # aliases differ; arrays are compared in the order the staging rows were built in (C collation).
 MARK_CHANGED = """
@@ -218,8 +221,8 @@ class _Staged:
 
 
 class FileLoader:
-    """Stages files by chunks; Postgres checks and merges each chunk on the ingest's writer
-    thread while the next one is parsed."""
+    """Stages files by chunks. Each chunk, with the datasets read since the previous one, goes
+    to the ingest's writer, which checks and merges it while the next chunk is parsed."""
 
     def __init__(
         self,
@@ -255,17 +258,13 @@ class FileLoader:
             self.flush()
 
     def flush(self) -> None:
-        """Hand the chunk to the writer, once its datasets are in the catalog."""
-        if not self._chunk:
-            return
+        """Hand the chunk to the writer, after the datasets read before it: files may only
+        refer to datasets of earlier lines."""
         chunk, self._chunk = self._chunk, []
         adoptable, self._adoptable = self._adoptable, False
-        self.writer.wait()
-        refs = self.datasets.resolve({s.accession for s in chunk})
-        self.session.flush()
-        rows = self._rows(chunk, refs).encode()
-        retired = [ref.id for ref in refs.values() if ref.retired]
-        self.writer.submit(lambda: self._write(rows, adoptable=adoptable, retired=retired))
+        datasets = self.datasets.take()
+        if chunk or datasets:
+            self.writer.submit(lambda: self._write(datasets, chunk, adoptable=adoptable))
 
     def remember(self, keys: Sequence[tuple[str, int]]) -> list[tuple[int, str, int]]:
         """Add bundle ids to the keys of this ingest; returns (line, key, earlier line) of the
@@ -285,7 +284,29 @@ class FileLoader:
         )
         return repeats
 
-    def _rows(self, chunk: list[_Staged], refs: dict[str, DatasetRef]) -> str:
+    def _write(
+        self, datasets: list[tuple[int, DatasetRecord]], chunk: list[_Staged], *, adoptable: bool
+    ) -> None:
+        """On the writer thread."""
+        self.datasets.write(datasets)
+        if not chunk:
+            return
+        refs = self.datasets.resolve({s.accession for s in chunk})
+        self.session.flush()
+        rows = self._rows(chunk, refs)
+        cursor = self._cursor
+        cursor.execute("TRUNCATE ingest_chunk")
+        # One read of the whole chunk: each read would take the GIL from the parsing thread.
+        cursor.copy_expert(COPY_CHUNK, io.BytesIO(rows), size=len(rows))
+        refused = self._adopt() if adoptable else []
+        cursor.execute(MARK_EXISTING)
+        existing = cursor.rowcount
+        refused += self._check()
+        if refused:
+            cursor.execute(DROP_LINES, {"lines": refused})
+        self._merge(existing, [ref.id for ref in refs.values() if ref.retired])
+
+    def _rows(self, chunk: list[_Staged], refs: dict[str, DatasetRef]) -> bytes:
         rows = []
         for staged in chunk:
             ref = refs.get(staged.accession)
@@ -293,19 +314,7 @@ class FileLoader:
                 rows.append(f"{ref.id}\t{staged.row}")
             elif staged.accession not in self.datasets.failed:
                 self.problems.add(staged.line, unknown_dataset(staged.accession))
-        return "".join(rows)
-
-    def _write(self, rows: bytes, *, adoptable: bool, retired: list[uuid.UUID]) -> None:
-        cursor = self._cursor
-        cursor.execute("TRUNCATE ingest_chunk")
-        # One read of the whole chunk: each read takes the GIL from the parsing thread.
-        cursor.copy_expert(COPY_CHUNK, io.BytesIO(rows), size=len(rows))
-        refused = self._adopt() if adoptable else []
-        refused += self._check()
-        if refused:
-            cursor.execute(DROP_LINES, {"lines": refused})
-        cursor.execute(REMEMBER_KEYS)
-        self._merge(retired)
+        return "".join(rows).encode()
 
     def _adopt(self) -> list[int]:
         cursor = self._cursor
@@ -327,23 +336,27 @@ class FileLoader:
     def _check(self) -> list[int]:
         cursor = self._cursor
         refused = []
-        cursor.execute(DUPLICATES)
-        for line, is_alias, key, first in cursor.fetchall():
-            field = "aliases" if is_alias else "id"
-            where = "earlier in this record" if first == line else f"on line {first}"
-            self.problems.add(line, f"{field}: {key!r} is already used {where}")
-            refused.append(line)
         cursor.execute(CONFLICTS)
         for line, kind, key, other in cursor.fetchall():
             self.problems.add(line, _CONFLICT_MESSAGES[kind](key, other))
             refused.append(line)
+        cursor.execute(REPEATS)
+        for key, uses in groupby(cursor.fetchall(), key=lambda row: row[0]):
+            occurrences = list(uses)
+            earlier = occurrences[0][3]
+            if earlier is None:
+                earlier, occurrences = occurrences[0][1], occurrences[1:]
+            for _, line, is_alias, _ in occurrences:
+                field = "aliases" if is_alias else "id"
+                where = "earlier in this record" if earlier == line else f"on line {earlier}"
+                self.problems.add(line, f"{field}: {key!r} is already used {where}")
+                refused.append(line)
         return refused
 
-    def _merge(self, retired: list[uuid.UUID]) -> None:
+    def _merge(self, existing: int, retired: list[uuid.UUID]) -> None:
         cursor = self._cursor
-        cursor.execute(MARK_EXISTING)
         changed = 0
-        if cursor.rowcount > 0:
+        if existing > 0:
             cursor.execute(MARK_CHANGED)
             changed = cursor.rowcount
         if retired:
@@ -394,37 +407,15 @@ def _copy_row(line: int, record: FileRecord) -> str:
     methods = record.access_methods
     if len(methods) > 1:
         methods = sorted(methods, key=lambda m: m.access_id or m.type)
-    ids = _array([m.access_id or m.type for m in methods])
+    ids = array_value([m.access_id or m.type for m in methods])
     types = ",".join([m.type for m in methods])
-    urls = _array([m.url for m in methods])
-    regions = _array([m.region for m in methods])
-    aliases = _array(sorted(record.aliases)) if record.aliases else "{}"
+    urls = array_value([m.url for m in methods])
+    regions = array_value([m.region for m in methods])
+    aliases = array_value(sorted(record.aliases)) if record.aliases else "{}"
     created = record.created_time.isoformat() if record.created_time else "\\N"
     return (
-        f"{line}\t{record.id or uuid.uuid4()}\t{'f' if record.id else 't'}\t{_text(record.name)}"
-        f"\t{record.size}\t{_text(record.mime_type)}\t{_text(record.version)}"
-        f"\t{_text(record.description)}\t{created}\t{{{checksums}}}\t{ids}\t{{{types}}}"
+        f"{line}\t{record.id or uuid.uuid4()}\t{'f' if record.id else 't'}"
+        f"\t{text_value(record.name)}\t{record.size}\t{text_value(record.mime_type)}\t{text_value(record.version)}"
+        f"\t{text_value(record.description)}\t{created}\t{{{checksums}}}\t{ids}\t{{{types}}}"
         f"\t{urls}\t{regions}\t{aliases}\n"
     )
-
-
-def _text(value: str | None) -> str:
-    if value is None:
-        return "\\N"
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        value = value.replace("\\", "\\\\").replace("\t", "\\t")
-        return value.replace("\n", "\\n").replace("\r", "\\r")
-    return value
-
-
-def _array(values: Sequence[str | None]) -> str:
-    """A text[] literal, every element quoted, escaped for COPY."""
-    items = []
-    for value in values:
-        if value is None:
-            items.append("NULL")
-        elif '"' in value or "\\" in value:
-            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
-        else:
-            items.append(f'"{value}"')
-    return _text("{" + ",".join(items) + "}")

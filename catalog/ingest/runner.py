@@ -167,8 +167,8 @@ def _ingest(session: Session, parsed: Iterator[Parsed], *, source: str) -> Inges
                 datasets.add(item.line, item.record)
             else:
                 bundles.add(item.line, item.record)
-        datasets.flush()
         files.flush()
+        writer.wait()
         bundles.finish()
         files.close()
         problems.raise_if_any()

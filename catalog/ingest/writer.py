@@ -1,10 +1,11 @@
-"""The ingest's background writer: Postgres checks and merges one chunk of files while Python
-parses the next, which on a two-core machine takes the parsing off the critical path.
+"""The ingest's writer thread: it does every database write of an ingest, in file order, while
+the calling thread parses the next lines. On a two-core machine this takes parsing off the
+critical path, since Postgres has the other core.
 
 The writer owns a driver-level cursor on the session's connection (COPY needs one). One job
-runs at a time, and code that uses the session on the calling thread waits for it first
-(``wait``), so the connection is never used by two threads at once. A job's exception surfaces
-at the next ``wait`` or ``submit``.
+runs at a time, and the calling thread uses the session only after ``wait``, so the connection
+is never used by two threads at once. A job's exception surfaces at the next ``wait`` or
+``submit``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from collections import Counter
 
 from catalog import demo
 from catalog.ontology import shipped
-from catalog.schemas import DatasetCreate, FileCreate
+from catalog.schemas import BundleCreate, DatasetCreate, FileCreate
 
 
 def test_same_seed_same_catalog() -> None:
@@ -16,7 +16,7 @@ def test_same_seed_same_catalog() -> None:
     other = list(demo.records(datasets=5, files_per_dataset=4, seed=2))
     assert first == again
     assert first != other
-    assert len(first) == 5 * (1 + 4)
+    assert len(first) == 5 * (1 + 4) + 2  # dataset 5 keeps local files, in two bundles
 
 
 def test_records_are_valid_ingest_records() -> None:
@@ -29,8 +29,10 @@ def test_records_are_valid_ingest_records() -> None:
             assert set(dataset.diseases) <= mondo
             assert set(dataset.file_formats) <= formats
             assert (dataset.committee is not None) == (dataset.access_level == "controlled")
-        else:
+        elif record["type"] == "file":
             FileCreate.model_validate(body)
+        else:
+            assert BundleCreate.model_validate(body).members
 
 
 def test_catalog_is_varied() -> None:

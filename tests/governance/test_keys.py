@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from governance.keys import KeyStore, KeysUnavailable, parse_key_set
 from tests.governance.jwks_server import DISCOVERY, JwksServer, closed_port_url, public_jwk, serve
 
 T = TypeVar("T")
+TLS = ssl.create_default_context()  # shared: building one per HTTP client costs ~50 ms
 JWKS = "/idp/jwks.json"
 IDP_DISCOVERY = f"/idp{DISCOVERY}"
 
@@ -28,12 +30,18 @@ def ec_key() -> ECKey:
     return key
 
 
+def new_store(**options: Any) -> KeyStore:
+    return KeyStore(client=httpx.AsyncClient(verify=TLS), **options)
+
+
 def run(store: KeyStore, work: Callable[[KeyStore], Awaitable[T]]) -> T:
     async def main() -> T:
         try:
             return await work(store)
         finally:
             await store.aclose()
+            if store.client is not None:
+                await store.client.aclose()
 
     return asyncio.run(main())
 
@@ -74,7 +82,7 @@ def test_explicit_jwks_uri_is_fetched_once_and_cached(
     async def work(store: KeyStore) -> list[KeySet]:
         return [await store.keys(issuer, kid=key.kid, jwks_uri=server.url(JWKS)) for _ in "abc"]
 
-    sets = run(KeyStore(), work)
+    sets = run(new_store(), work)
 
     assert [k.kid for k in sets[0].keys] == [key.kid]
     assert server.hits == Counter({JWKS: 1})
@@ -83,7 +91,7 @@ def test_explicit_jwks_uri_is_fetched_once_and_cached(
 def test_discovery_finds_the_jwks_uri_when_none_is_given(
     server: JwksServer, issuer: str, key: ECKey
 ) -> None:
-    keys = run(KeyStore(), lambda store: store.keys(issuer, kid=key.kid))
+    keys = run(new_store(), lambda store: store.keys(issuer, kid=key.kid))
 
     assert [k.kid for k in keys.keys] == [key.kid]
     assert server.hits == Counter({IDP_DISCOVERY: 1, JWKS: 1})
@@ -98,7 +106,7 @@ def test_each_url_of_one_issuer_has_its_own_cache_entry(
     async def work(store: KeyStore) -> tuple[KeySet, KeySet]:
         return await store.keys(issuer), await store.keys(issuer, jwks_uri=pinned)
 
-    by_discovery, by_pin = run(KeyStore(), work)
+    by_discovery, by_pin = run(new_store(), work)
 
     assert [k.kid for k in by_discovery.keys] == [key.kid]
     assert [k.kid for k in by_pin.keys] == [other.kid]
@@ -114,7 +122,7 @@ def test_keys_are_refetched_once_the_cache_expires(server: JwksServer, issuer: s
             await store.keys(issuer)
             fetches.append(server.hits[JWKS])
 
-    run(KeyStore(cache_seconds=300, clock=clock), work)
+    run(new_store(cache_seconds=300, clock=clock), work)
 
     assert fetches == [1, 1, 2, 2]
 
@@ -133,12 +141,10 @@ def test_unknown_kids_refetch_at_most_once_per_min_refetch_seconds(
         await store.keys(issuer, kid="forged-after-the-pause")
         assert server.hits[JWKS] == 2
 
-    run(KeyStore(min_refetch_seconds=30, clock=clock), work)
+    run(new_store(min_refetch_seconds=30, clock=clock), work)
 
 
-def test_a_rotated_key_is_found_by_one_refetch(
-    server: JwksServer, issuer: str, key: ECKey
-) -> None:
+def test_a_rotated_key_is_found_by_one_refetch(server: JwksServer, issuer: str, key: ECKey) -> None:
     clock = Clock()
     rotated = ec_key()
 
@@ -148,7 +154,7 @@ def test_a_rotated_key_is_found_by_one_refetch(
         clock.now += 31
         return await store.keys(issuer, kid=rotated.kid)
 
-    keys = run(KeyStore(min_refetch_seconds=30, clock=clock), work)
+    keys = run(new_store(min_refetch_seconds=30, clock=clock), work)
 
     assert {k.kid for k in keys.keys} == {key.kid, rotated.kid}
     assert server.hits[JWKS] == 2
@@ -163,7 +169,7 @@ def test_concurrent_callers_share_one_fetch(server: JwksServer, key: ECKey) -> N
         calls = [store.keys(issuer, jwks_uri=server.url("/slow/jwks.json")) for _ in range(20)]
         return list(await asyncio.gather(*calls))
 
-    sets = run(KeyStore(), work)
+    sets = run(new_store(), work)
 
     assert len({id(s) for s in sets}) == 1
     assert server.hits == Counter({"/slow/jwks.json": 1})
@@ -175,7 +181,7 @@ def test_cached_keys_outlive_an_outage(server: JwksServer, issuer: str) -> None:
         server.publish(JWKS, {"error": "down"}, status=503)
         await store.keys(issuer)
 
-    run(KeyStore(), work)
+    run(new_store(), work)
 
     assert server.hits[JWKS] == 1
 
@@ -189,7 +195,7 @@ def test_a_failed_fetch_is_not_cached(server: JwksServer, issuer: str, key: ECKe
         server.publish_keys(JWKS, [key])
         return await store.keys(issuer)
 
-    assert [k.kid for k in run(KeyStore(), work).keys] == [key.kid]
+    assert [k.kid for k in run(new_store(), work).keys] == [key.kid]
 
 
 def _oversized() -> bytes:
@@ -245,7 +251,7 @@ def test_documents_of_the_wrong_shape_are_refused(
     server.publish_raw(path, body, status=status)
 
     with pytest.raises(KeysUnavailable, match=message) as caught:
-        run(KeyStore(), lambda store: store.keys(issuer))
+        run(new_store(), lambda store: store.keys(issuer))
 
     assert caught.value.status_code == 503
     assert caught.value.code == "KEYS_UNAVAILABLE"
@@ -257,7 +263,7 @@ def test_discovery_naming_another_issuer_is_refused_before_any_key_fetch(
     server.publish(IDP_DISCOVERY, {"issuer": server.url("/other"), "jwks_uri": server.url(JWKS)})
 
     with pytest.raises(KeysUnavailable, match="names a different issuer"):
-        run(KeyStore(), lambda store: store.keys(issuer))
+        run(new_store(), lambda store: store.keys(issuer))
 
     assert server.hits == Counter({IDP_DISCOVERY: 1})
 
@@ -266,7 +272,7 @@ def test_discovery_with_an_insecure_jwks_uri_is_refused(server: JwksServer, issu
     server.publish(IDP_DISCOVERY, {"issuer": issuer, "jwks_uri": "http://keys.example.org/j"})
 
     with pytest.raises(KeysUnavailable, match="the discovery document is invalid"):
-        run(KeyStore(), lambda store: store.keys(issuer))
+        run(new_store(), lambda store: store.keys(issuer))
 
 
 def test_redirects_are_not_followed(server: JwksServer, issuer: str) -> None:
@@ -275,7 +281,7 @@ def test_redirects_are_not_followed(server: JwksServer, issuer: str) -> None:
     server.publish_raw(JWKS, b"", status=302, headers={"location": target})
 
     with pytest.raises(KeysUnavailable, match="HTTP 302"):
-        run(KeyStore(), lambda store: store.keys(issuer, jwks_uri=server.url(JWKS)))
+        run(new_store(), lambda store: store.keys(issuer, jwks_uri=server.url(JWKS)))
 
     assert server.hits == Counter({JWKS: 1})
 
@@ -284,7 +290,7 @@ def test_an_issuer_that_is_down_is_unavailable_not_a_crash() -> None:
     down = closed_port_url()
 
     with pytest.raises(KeysUnavailable, match="could not be reached"):
-        run(KeyStore(), lambda store: store.keys(down))
+        run(KeyStore(), lambda store: store.keys(down))  # the store's own client, this once
 
 
 def _rsa_jwk(bits: int) -> dict[str, Any]:
@@ -322,4 +328,3 @@ def test_an_injected_client_is_used_and_left_open(
 
     assert asyncio.run(work()).is_closed
     assert server.hits == Counter({JWKS: 1})
-

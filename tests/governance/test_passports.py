@@ -10,12 +10,14 @@ import base64
 import hashlib
 import hmac
 import json
+import ssl
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -24,6 +26,7 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, RSAKey
 
 from catalog.errors import AtriumError
+from governance.access import dataset_url
 from governance.keys import KeyStore
 from governance.passports import (
     Identity,
@@ -34,7 +37,6 @@ from governance.passports import (
     TrustedBroker,
     TrustedVisaIssuer,
     VisaGrants,
-    dataset_url,
 )
 from tests.governance.jwks_server import DISCOVERY, JwksServer, public_jwk, serve
 
@@ -46,6 +48,7 @@ SOURCE = "https://dac.example.org/committees/7"
 PASSPORT_TYP = "vnd.ga4gh.passport+jwt"
 VISA_TYP = "vnd.ga4gh.visa+jwt"
 CAG = "ControlledAccessGrants"
+TLS = ssl.create_default_context()  # shared: building one per HTTP client costs ~50 ms
 
 Key = ECKey | RSAKey
 
@@ -96,15 +99,14 @@ class World:
 
 def _weak_rsa() -> RSAKey:
     """1024-bit, imported from PEM; joserfc warns on any import below 2048 bits."""
-    raw = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    raw = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - on purpose
     pem = raw.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
     with pytest.warns(SecurityWarning):
-        key = RSAKey.import_key(pem, {"kid": "weak"})
-    return key
+        return RSAKey.import_key(pem, {"kid": "weak"})
 
 
 @pytest.fixture(scope="module")
@@ -266,12 +268,13 @@ def check(
     **options: Any,
 ) -> VisaGrants:
     async def run() -> VisaGrants:
-        key_store = store or KeyStore(clock=lambda: NOW)
-        try:
-            verifier = verifier_for(world, key_store, **options)
-            return await verifier.controlled_access(passports, subject_hint=subject_hint)
-        finally:
-            await key_store.aclose()
+        async with httpx.AsyncClient(verify=TLS) as client:
+            key_store = store or KeyStore(clock=lambda: NOW, client=client)
+            try:
+                verifier = verifier_for(world, key_store, **options)
+                return await verifier.controlled_access(passports, subject_hint=subject_hint)
+            finally:
+                await key_store.aclose()
 
     return asyncio.run(run())
 
@@ -436,6 +439,19 @@ def test_passport_naming_a_trusted_broker_but_signed_by_another_key_is_refused(
 
     assert refused(world, [forged]).message == "passport signature is invalid"
     assert refused(world, [unknown]).message == "passport is signed by an unknown key"
+
+
+def test_passport_with_a_kid_that_is_not_a_string_is_refused_before_any_fetch(
+    world: World,
+) -> None:
+    good = passport(world, [visa(world)])
+    header = {**header_of(good), "kid": 5}
+    token = f"{b64json(header)}.{good.split('.', 1)[1]}"
+
+    error = refused(world, [token])
+
+    assert error.message == "passport header 'kid' must be a string"
+    assert world.server.hits == Counter()
 
 
 def test_tampered_passport_is_refused(world: World) -> None:
