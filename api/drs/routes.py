@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -46,6 +47,16 @@ MAX_KEY_LENGTH = 1024
 NO_STORE = {"cache-control": "no-cache, no-store", "pragma": "no-cache"}
 BODY_BYTES_BASE = 1 << 20
 BODY_BYTES_PER_ID = 4096
+
+
+class ObjectIdConvertor(PathConvertor):
+    """Like ``path``, but also across line breaks: ``.*`` stops at a newline, so an id holding
+    ``%0A`` would match no route and get Starlette's plain-text 404 instead of a DRS answer."""
+
+    regex = r"[\s\S]*"
+
+
+register_url_convertor("drs_object_id", ObjectIdConvertor())
 
 
 class PayloadTooLarge(AtriumError):
@@ -608,12 +619,16 @@ def drs_routes() -> list[Route]:
         Route(f"{base}/objects", options_bulk, methods=["OPTIONS"]),
         Route(f"{base}/objects/access", bulk_access, methods=["POST"]),
         Route(
-            f"{base}/objects/{{object_id:path}}/access/{{access_id}}", get_access, methods=["GET"]
+            f"{base}/objects/{{object_id:drs_object_id}}/access/{{access_id}}",
+            get_access,
+            methods=["GET"],
         ),
         Route(
-            f"{base}/objects/{{object_id:path}}/access/{{access_id}}", post_access, methods=["POST"]
+            f"{base}/objects/{{object_id:drs_object_id}}/access/{{access_id}}",
+            post_access,
+            methods=["POST"],
         ),
-        Route(f"{base}/objects/{{object_id:path}}", get_object, methods=["GET"]),
-        Route(f"{base}/objects/{{object_id:path}}", post_object, methods=["POST"]),
-        Route(f"{base}/objects/{{object_id:path}}", options_object, methods=["OPTIONS"]),
+        Route(f"{base}/objects/{{object_id:drs_object_id}}", get_object, methods=["GET"]),
+        Route(f"{base}/objects/{{object_id:drs_object_id}}", post_object, methods=["POST"]),
+        Route(f"{base}/objects/{{object_id:drs_object_id}}", options_object, methods=["OPTIONS"]),
     ]

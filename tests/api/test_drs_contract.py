@@ -337,7 +337,7 @@ def test_the_document_is_valid_openapi_3_0() -> None:
 
 def test_the_document_describes_exactly_the_routes_served() -> None:
     served = {
-        (route.path.removeprefix(BASE).replace(":path}", "}"), method.lower())
+        (route.path.removeprefix(BASE).replace(":drs_object_id}", "}"), method.lower())
         for route in drs_routes()
         for method in route.methods or ()
         if method != "HEAD" and not route.path.endswith(("/openapi.yaml", "/openapi.json"))
@@ -460,7 +460,7 @@ def test_https_methods_of_protected_datasets_go_through_access(
 
 
 def test_ids_are_case_sensitive_and_unknown_ids_are_404(drs: Drs, catalog: Catalog) -> None:
-    for missing in ("OPEN-A", "Open-a", "no-such-object", "legacy.id"):
+    for missing in ("OPEN-A", "Open-a", "no-such-object", "legacy.id", "open-a\n", "\nopen-a"):
         for response in (drs.object(missing), drs.object(missing, method="OPTIONS")):
             assert response.status_code == 404
             assert response.json() == {"msg": response.json()["msg"], "status_code": 404}
