@@ -10,7 +10,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Select, Text, and_, false, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ARRAY,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from catalog.models import (
@@ -399,8 +410,18 @@ def user_by_identity(session: Session, issuer: str, subject: str) -> User | None
     return session.scalars(stmt).one_or_none()
 
 
-def roles_of_user(session: Session, user_id: uuid.UUID) -> Sequence[RoleAssignment]:
-    return session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user_id)).all()
+def user_roles(
+    session: Session, issuer: str, subject: str
+) -> tuple[uuid.UUID, list[RoleAssignment]] | None:
+    """The user's id and role assignments (one outer join), or None for an unknown identity."""
+    rows = session.execute(
+        select(User.id, RoleAssignment)
+        .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(User.issuer == issuer, User.subject == subject)
+    ).all()
+    if not rows:
+        return None
+    return rows[0][0], [assignment for _, assignment in rows if assignment is not None]
 
 
 def organization_by_id_or_slug(
@@ -421,11 +442,15 @@ def committees(session: Session) -> Sequence[Committee]:
     return session.scalars(select(Committee).order_by(Committee.name)).all()
 
 
-def _ids_or_aliases(keys: list[str]) -> Any:
-    """The object ids the keys name, directly or as aliases, as one subquery whose two arms
-    are both index lookups (an OR of the two would make Postgres scan every object)."""
-    direct = select(func.unnest(literal(keys, ARRAY(Text))).label("id"))
-    aliased = select(DrsAlias.object_id.label("id")).where(DrsAlias.alias.in_(keys))
+KEYS = bindparam("keys", type_=ARRAY(Text))
+
+
+def _ids_or_aliases() -> Any:
+    """The object ids the ``keys`` parameter names, directly or as aliases, as one subquery
+    whose two arms are both index lookups (an OR of the two makes Postgres scan every
+    object)."""
+    direct = select(func.unnest(KEYS).label("id"))
+    aliased = select(DrsAlias.object_id.label("id")).where(DrsAlias.alias == func.any(KEYS))
     return union_all(direct, aliased).subquery().select()
 
 
@@ -445,18 +470,11 @@ class DrsRecord:
     has_active_grant: bool
 
 
-def drs_records(
-    session: Session,
-    keys: Sequence[str],
-    grant_clause: Callable[[Any], Any],
-) -> dict[str, DrsRecord]:
-    """Objects by id or alias, keyed by the key asked for, in one statement.
-
-    Children (checksums, access methods, aliases, bundle members) come back as JSON arrays of
-    the same row, and ``grant_clause(dataset_id)`` lets the caller embed its access check, so
-    resolving one object or a thousand is one round trip.
-    """
-    wanted = list(dict.fromkeys(keys))
+def drs_statement(grant_exists: Callable[[Any], Any]) -> Select[Any]:
+    """The statement that resolves objects by id or alias (bind parameter ``keys``) with
+    everything a DRS document and its access decision need, in one round trip: children as
+    JSON arrays of the same row, and ``grant_exists(dataset_id)``, the caller's access check.
+    Build it once and reuse it; only its parameters change per request."""
     aliases_of = (
         select(func.array_agg(DrsAlias.alias))
         .where(DrsAlias.object_id == DrsObject.id)
@@ -486,7 +504,7 @@ def drs_records(
         .where(BundleMember.bundle_id == DrsObject.id)
         .scalar_subquery()
     )
-    stmt = (
+    return (
         select(
             DrsObject,
             Dataset.accession,
@@ -497,13 +515,20 @@ def drs_records(
             methods_of,
             aliases_of,
             members_of,
-            grant_clause(Dataset.id),
+            grant_exists(Dataset.id),
         )
         .join(Dataset, Dataset.id == DrsObject.dataset_id)
-        .where(DrsObject.id.in_(_ids_or_aliases(wanted)))
+        .where(DrsObject.id.in_(_ids_or_aliases()))
     )
+
+
+def drs_records(
+    session: Session, statement: Select[Any], keys: Sequence[str], **params: Any
+) -> dict[str, DrsRecord]:
+    """Objects by id or alias, keyed by the key asked for."""
+    wanted = list(dict.fromkeys(keys))
     found: dict[str, DrsRecord] = {}
-    for row in session.execute(stmt):
+    for row in session.execute(statement, {"keys": wanted, **params}):
         obj = row[0]
         record = DrsRecord(
             object=obj,

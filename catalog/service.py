@@ -105,14 +105,13 @@ def ensure_user(session: Session, *, issuer: str, subject: str, name: str | None
 
 
 def principal_for(session: Session, *, issuer: str, subject: str) -> Principal:
-    user = repository.user_by_identity(session, issuer, subject)
-    if user is None:
+    """The principal of a verified identity, with its roles, in one query."""
+    found = repository.user_roles(session, issuer, subject)
+    if found is None:
         return Principal(issuer=issuer, subject=subject)
-    roles = frozenset(
-        Role(r.role, r.organization_id, r.committee_id)
-        for r in repository.roles_of_user(session, user.id)
-    )
-    return Principal(issuer=issuer, subject=subject, user_id=user.id, roles=roles)
+    user_id, assignments = found
+    roles = frozenset(Role(r.role, r.organization_id, r.committee_id) for r in assignments)
+    return Principal(issuer=issuer, subject=subject, user_id=user_id, roles=roles)
 
 
 def assign_role(

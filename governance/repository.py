@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, select
+from sqlalchemy import BindParameter, ColumnElement, DateTime, and_, bindparam, exists, select
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Session
 
 from governance.models import AccessGrant
 
 
-def active(now: datetime) -> ColumnElement[bool]:
+def active(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """A grant is active from its start until its expiry, unless revoked."""
     return and_(
         AccessGrant.revoked_at.is_(None),
@@ -21,15 +22,14 @@ def active(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def has_active_grant(
-    user_id: uuid.UUID | None, dataset_id: ColumnElement[uuid.UUID] | uuid.UUID, now: datetime
-) -> ColumnElement[bool]:
-    """An EXISTS clause to embed in the query that loads the object, so the access decision
-    costs no extra round trip."""
-    if user_id is None:
-        return false()
+def has_active_grant(dataset_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """An EXISTS clause, with bind parameters ``user_id`` and ``now``, to embed in the query
+    that loads the objects, so the access decision costs no extra round trip."""
+    now = bindparam("now", type_=DateTime(timezone=True))
     return exists().where(
-        AccessGrant.user_id == user_id, AccessGrant.dataset_id == dataset_id, active(now)
+        AccessGrant.user_id == bindparam("user_id", type_=UUID),
+        AccessGrant.dataset_id == dataset_id,
+        active(now),
     )
 
 

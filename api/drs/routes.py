@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import PathConvertor, register_url_convertor
@@ -79,6 +80,9 @@ class DrsConfig:
     organization_url: str
     version: str
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    statement: Select[Any] = field(
+        default_factory=lambda: repository.drs_statement(grants.has_active_grant)
+    )
 
     @property
     def max_body_bytes(self) -> int:
@@ -224,7 +228,7 @@ def resolve(
     now = datetime.now(UTC)
     with config.sessions() as session:
         principal = principal_from_claims(session, claims)
-        records = repository.drs_records(session, keys, _grant_clause(principal, now))
+        records = _records(session, config, principal, now, keys)
         results = []
         for key in keys:
             record = records.get(key)
@@ -237,8 +241,12 @@ def resolve(
     return principal, results
 
 
-def _grant_clause(principal: Principal, now: datetime) -> Callable[[Any], Any]:
-    return lambda dataset_id: grants.has_active_grant(principal.user_id, dataset_id, now)
+def _records(
+    session: Session, config: DrsConfig, principal: Principal, now: datetime, keys: Sequence[str]
+) -> dict[str, repository.DrsRecord]:
+    return repository.drs_records(
+        session, config.statement, keys, user_id=principal.user_id, now=now
+    )
 
 
 def decide(
@@ -271,9 +279,7 @@ def _expand(
     """Nested ``contents`` of a bundle, one statement per level."""
     if depth > MAX_BUNDLE_DEPTH:
         raise Invalid(f"bundles nest deeper than {MAX_BUNDLE_DEPTH} levels")
-    children = repository.drs_records(
-        session, [child for _, child in record.members], _grant_clause(principal, now)
-    )
+    children = _records(session, config, principal, now, [c for _, c in record.members])
     contents: dict[str, Any] = {}
     for name, child_id in record.members:
         child = children[child_id]
@@ -392,9 +398,7 @@ def issue_access_urls(
     outcomes: list[dict[str, Any] | AtriumError] = []
     with config.sessions() as session:
         principal = principal_from_claims(session, claims)
-        records = repository.drs_records(
-            session, [k for k, _ in wanted], _grant_clause(principal, now)
-        )
+        records = _records(session, config, principal, now, [k for k, _ in wanted])
         for key, access_id in wanted:
             record = records.get(key)
             decision = None if record is None else decide(config, principal, record, visas)

@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 import pytest
 import trustme
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -48,6 +49,7 @@ from catalog.db import make_engine
 from catalog.principals import SYSTEM
 from catalog.schemas import DatasetCreate, FileCreate
 from governance import service as governance
+from tests.conftest import fresh_database
 
 BIN = Path(sys.executable).parent
 DATASETS = 10
@@ -212,41 +214,60 @@ def stop(server: subprocess.Popen[bytes]) -> None:
             server.wait(timeout=15)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def atrium(
-    committed_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server_url: str, worker_id: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Atrium]:
-    """``atrium demo --no-serve`` into the scratch database, one controlled local dataset, then
-    ``atrium serve`` over TLS on a free port, stopped at the end whatever happened."""
+    """``atrium demo --no-serve`` into a committed scratch database, one controlled local
+    dataset, then ``atrium serve`` over TLS on a free port, stopped at the end whatever happened.
+
+    Shared by the module's tests (they touch disjoint users and output directories): starting
+    a server and loading the demo take seconds. ``committed_database_url`` is per test, so
+    the module makes its own database the same way, under a name no other test (nor a run of
+    this module in another process) uses.
+    """
+    database = f"atrium_drs_client_{worker_id}_{os.getpid()}"
+    database_url = fresh_database(server_url, database)
+    tmp = tmp_path_factory.mktemp("drs-client")
     port = free_port()
     base_url = f"https://localhost:{port}"
-    ca_pem, cert_pem, key_pem = write_certificates(tmp_path)
-    data_dir = tmp_path / "data"
-    monkeypatch.setenv("ATRIUM_DATABASE_URL", committed_database_url)
-    monkeypatch.setenv("ATRIUM_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("ATRIUM_PUBLIC_BASE_URL", base_url)
-    monkeypatch.setenv("ATRIUM_LOG_LEVEL", "warning")
-    for name in ("ATRIUM_HOST", "ATRIUM_PORT", "ATRIUM_STORAGE_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    demo_args = ["demo", "--no-serve", "--datasets", str(DATASETS)]
-    assert main([*demo_args, "--files-per-dataset", str(FILES_PER_DATASET)]) == 0
-    storage = data_dir / "files"
-    engine = make_engine(committed_database_url, pool_size=1)
-    log = tmp_path / "server.log"
+    ca_pem, cert_pem, key_pem = write_certificates(tmp)
+    data_dir = tmp / "data"
+    engine = make_engine(database_url, pool_size=1)
     try:
-        accession = add_controlled_dataset(engine, storage)
-        deployment = Atrium(base_url, ca_pem, storage, log, engine, accession, tmp_path)
-        command = [str(BIN / "atrium"), "serve", "--port", str(port)]
-        command += ["--certfile", str(cert_pem), "--keyfile", str(key_pem)]
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            wait_until_healthy(server, deployment)
-            yield deployment
-        finally:
-            stop(server)
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            monkeypatch.setenv("ATRIUM_DATABASE_URL", database_url)
+            monkeypatch.setenv("ATRIUM_DATA_DIR", str(data_dir))
+            monkeypatch.setenv("ATRIUM_PUBLIC_BASE_URL", base_url)
+            monkeypatch.setenv("ATRIUM_LOG_LEVEL", "warning")
+            for name in ("ATRIUM_HOST", "ATRIUM_PORT", "ATRIUM_STORAGE_DIR"):
+                monkeypatch.delenv(name, raising=False)
+            demo_args = ["demo", "--no-serve", "--datasets", str(DATASETS)]
+            assert main([*demo_args, "--files-per-dataset", str(FILES_PER_DATASET)]) == 0
+            storage = data_dir / "files"
+            accession = add_controlled_dataset(engine, storage)
+            deployment = Atrium(
+                base_url, ca_pem, storage, tmp / "server.log", engine, accession, tmp
+            )
+            command = [str(BIN / "atrium"), "serve", "--port", str(port)]
+            command += ["--certfile", str(cert_pem), "--keyfile", str(key_pem)]
+            with deployment.log.open("wb") as log_file:
+                server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+            try:
+                wait_until_healthy(server, deployment)
+                yield deployment
+            finally:
+                stop(server)
     finally:
         engine.dispose()
+        drop_database(server_url, database)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    admin = make_engine(server_url, pool_size=1)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def drs_get(
