@@ -127,9 +127,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from catalog.ingest.runner import IngestFailed, ingest_path
-
     from api.database import open_engine
+    from catalog.ingest.runner import IngestFailed, ingest_path
 
     with open_engine(settings) as engine:
         try:

@@ -397,12 +397,11 @@ def datasets_by_accessions(session: Session, accessions: Iterable[str]) -> dict[
     return {d.accession: d for d in rows}
 
 
-def terms_by_code(session: Session, ontology: str) -> dict[str, OntologyTerm]:
-    """Terms of an ontology that have a short code, by code (DUO: GRU, HMB, DS, NPU, ...)."""
-    stmt = select(OntologyTerm).where(
-        OntologyTerm.ontology == ontology, OntologyTerm.code.is_not(None)
-    )
-    return {t.code: t for t in session.scalars(stmt) if t.code}
+def ontology_index(session: Session) -> dict[str, tuple[str, str | None]]:
+    """The ontology and short code of every term by CURIE, as plain tuples: bulk ingest checks
+    thousands of records against them without a query per record."""
+    stmt = select(OntologyTerm.curie, OntologyTerm.ontology, OntologyTerm.code)
+    return {curie: (ontology, code) for curie, ontology, code in session.execute(stmt)}
 
 
 def user_by_identity(session: Session, issuer: str, subject: str) -> User | None:

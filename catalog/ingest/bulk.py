@@ -19,21 +19,31 @@ from catalog.ingest.writer import Cursor
 
 def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows (dicts with the same keys) into the model's table."""
-    if not rows:
+    if rows:
+        columns = list(rows[0])
+        lines = [copy_line([row[c] for c in columns]) for row in rows]
+        copy_rows(session, model.__tablename__, columns, lines)
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
+    """COPY lines made by ``copy_line`` into ``table``."""
+    if not lines:
         return
-    columns = list(rows[0])
-    text = "".join("\t".join(_value(row[c]) for c in columns) + "\n" for row in rows).encode()
+    text = "".join(lines).encode()
     dbapi = session.connection().connection.dbapi_connection
     assert dbapi is not None
     cursor = cast(Cursor, dbapi.cursor())
     try:
         cursor.copy_expert(
-            f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN",
-            io.BytesIO(text),
-            size=len(text),
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.BytesIO(text), size=len(text)
         )
     finally:
         cursor.close()
+
+
+def copy_line(values: Sequence[Any]) -> str:
+    """One row in COPY text format."""
+    return "\t".join(_value(v) for v in values) + "\n"
 
 
 def text_value(value: str | None) -> str:

@@ -1,7 +1,8 @@
-"""The datasets of an ingest. Records are checked against the catalog's organizations,
-committees and ontology terms, every problem with its line, then written: new datasets in bulk,
-a few statements per batch; existing datasets that changed through the catalog services, which
-own the rules of updates and publication (such changes are rare).
+"""The datasets of an ingest. On the parsing thread each record is checked against the
+catalog's organizations, committees and ontology terms (read once, when the ingest starts), every
+problem with its line, and its rows are prepared. On the writer thread new datasets are COPYed
+in bulk, and existing datasets that changed go through the catalog services, which own the rules
+of updates and publication (such changes are rare).
 
 A record is the whole truth about its dataset: fields it leaves out take their defaults.
 ``published`` publishes the dataset, or publishes a new version when its metadata changed;
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from catalog import repository, service
 from catalog.errors import AtriumError
-from catalog.ingest.bulk import insert_rows
+from catalog.ingest.bulk import copy_line, copy_rows, insert_rows
 from catalog.ingest.events import AuditTrail
 from catalog.ingest.problems import Problems
 from catalog.ingest.records import DatasetRecord
@@ -31,15 +33,10 @@ from catalog.models import (
     AccessLevel,
     Committee,
     Dataset,
-    DatasetDataUse,
-    DatasetFunder,
     DatasetStatus,
-    DatasetTerm,
     DatasetVersion,
-    OntologyTerm,
     Organization,
     OrganizationKind,
-    Publication,
     TermRole,
 )
 from catalog.principals import SYSTEM
@@ -49,6 +46,32 @@ BATCH = 1000
 UPDATABLE = tuple(DatasetUpdate.model_fields)
 """The snapshot keys an ingest may change on an existing dataset."""
 
+COLUMNS = {
+    "datasets": (
+        "id",
+        "accession",
+        "title",
+        "description",
+        "keywords",
+        "data_types",
+        "file_formats",
+        "species",
+        "participant_count",
+        "sample_count",
+        "access_level",
+        "steward_id",
+        "committee_id",
+        "license",
+        "status",
+        "version",
+        "published_at",
+    ),
+    "dataset_terms": ("dataset_id", "role", "curie"),
+    "dataset_data_use": ("dataset_id", "duo_id", "qualifier"),
+    "dataset_funders": ("dataset_id", "funder_id", "award_number"),
+    "publications": ("dataset_id", "scheme", "identifier"),
+}
+"""The columns of the rows ``_prepare`` makes, by table."""
 ADVANCE_ACCESSIONS = text(
     "SELECT setval('dataset_accession_seq', :n) WHERE :n > (SELECT CASE WHEN is_called"
     " THEN last_value ELSE last_value - 1 END FROM dataset_accession_seq)"
@@ -64,14 +87,37 @@ class DatasetRef:
     retired: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Catalog:
-    """The organizations, committees and terms that records refer to."""
+    """What records refer to, read once: organizations and committees by slug, terms by CURIE
+    (ontology, code), DUO terms by code, and the transaction's timestamp."""
 
     organizations: dict[str, Organization]
     committees: dict[str, Committee]
-    duo: dict[str, OntologyTerm]
-    terms: dict[str, OntologyTerm | None] = field(default_factory=dict)
+    terms: dict[str, tuple[str, str | None]]
+    duo: dict[str, str]
+    now: datetime
+
+    @classmethod
+    def read(cls, session: Session) -> _Catalog:
+        terms = repository.ontology_index(session)
+        return cls(
+            organizations={o.slug: o for o in repository.organizations(session)},
+            committees={c.slug: c for c in repository.committees(session)},
+            terms=terms,
+            duo={code: curie for curie, (onto, code) in terms.items() if onto == "DUO" and code},
+            now=session.scalars(select(func.now())).one(),
+        )
+
+
+@dataclass(frozen=True)
+class PreparedDataset:
+    """A checked record, its new id, and its rows in COPY text by table."""
+
+    line: int
+    record: DatasetRecord
+    id: uuid.UUID
+    rows: dict[str, list[str]]
 
 
 class DatasetLoader:
@@ -94,15 +140,22 @@ class DatasetLoader:
         """Accessions declared on refused lines: their files are not reported again."""
         self.created: set[uuid.UUID] = set()
         self._declared_on: dict[str, int] = {}
-        self._pending: list[tuple[int, DatasetRecord]] = []
-        self._catalog: _Catalog | None = None
+        self._pending: list[PreparedDataset] = []
+        self._catalog = _Catalog.read(session)
 
     def add(self, line: int, record: DatasetRecord) -> None:
+        """Check and prepare a record (parsing thread)."""
         first = self._declared_on.setdefault(record.accession, line)
         if first != line:
             self.problems.add(line, f"accession: {record.accession} is also on line {first}")
             return
-        self._pending.append((line, record))
+        found = _problems(record, self._catalog)
+        for message in found:
+            self.problems.add(line, message)
+        if found:
+            self.failed.add(record.accession)
+            return
+        self._pending.append(_prepare(line, record, self._catalog))
         if len(self._pending) >= BATCH:
             batch = self.take()
             self.writer.submit(lambda: self.write(batch))
@@ -110,7 +163,7 @@ class DatasetLoader:
     def refuse(self, accession: str) -> None:
         self.failed.add(accession)
 
-    def take(self) -> list[tuple[int, DatasetRecord]]:
+    def take(self) -> list[PreparedDataset]:
         """The records added since the last take, for the writer to write in file order."""
         batch, self._pending = self._pending, []
         return batch
@@ -123,120 +176,36 @@ class DatasetLoader:
                 self.refs[dataset.accession] = _ref(dataset)
         return {a: self.refs[a] for a in accessions if a in self.refs}
 
-    def write(self, batch: Sequence[tuple[int, DatasetRecord]]) -> None:
-        """Check and write a batch of records (writer thread)."""
+    def write(self, batch: Sequence[PreparedDataset]) -> None:
+        """Write a batch of prepared records (writer thread)."""
         if not batch:
             return
-        catalog = self._catalog_for(record for _, record in batch)
-        existing = repository.datasets_by_accessions(self.session, [r.accession for _, r in batch])
-        new: list[tuple[int, DatasetRecord]] = []
-        known: list[tuple[int, DatasetRecord]] = []
-        for line, record in batch:
-            found = _problems(record, catalog)
-            for message in found:
-                self.problems.add(line, message)
-            if found:
-                self.failed.add(record.accession)
-            else:
-                (known if record.accession in existing else new).append((line, record))
-        self._create(new, catalog)
-        self._update(known, existing)
+        existing = repository.datasets_by_accessions(
+            self.session, [p.record.accession for p in batch]
+        )
+        self._create([p for p in batch if p.record.accession not in existing])
+        self._update([p for p in batch if p.record.accession in existing], existing)
         self.audit.flush()
 
-    def _catalog_for(self, records: Iterable[DatasetRecord]) -> _Catalog:
-        if self._catalog is None:
-            self._catalog = _Catalog(
-                organizations={o.slug: o for o in repository.organizations(self.session)},
-                committees={c.slug: c for c in repository.committees(self.session)},
-                duo=repository.terms_by_code(self.session, "DUO"),
-            )
-        catalog = self._catalog
-        wanted = {curie for record in records for curie in _curies(record)}
-        unknown = [c for c in wanted if c not in catalog.terms]
-        if unknown:
-            found = repository.terms_by_curies(self.session, unknown)
-            catalog.terms.update({c: found.get(c) for c in unknown})
-        return catalog
-
-    def _create(self, new: Sequence[tuple[int, DatasetRecord]], catalog: _Catalog) -> None:
+    def _create(self, new: Sequence[PreparedDataset]) -> None:
         if not new:
             return
-        now = self.session.scalar(select(func.now()))
-        rows: list[dict[str, Any]] = []
-        terms: list[dict[str, Any]] = []
-        uses: list[dict[str, Any]] = []
-        funders: list[dict[str, Any]] = []
-        publications: list[dict[str, Any]] = []
-        published: list[uuid.UUID] = []
-        for _, record in new:
-            dataset_id = uuid.uuid4()
-            is_published = record.status == "published"
-            rows.append(
-                {
-                    "id": dataset_id,
-                    "accession": record.accession,
-                    "title": record.title,
-                    "description": record.description,
-                    "keywords": record.keywords,
-                    "data_types": record.data_types,
-                    "file_formats": record.file_formats,
-                    "species": record.species,
-                    "participant_count": record.participant_count,
-                    "sample_count": record.sample_count,
-                    "access_level": record.access_level,
-                    "steward_id": catalog.organizations[record.steward].id,
-                    "committee_id": (
-                        catalog.committees[record.committee].id if record.committee else None
-                    ),
-                    "license": record.license,
-                    "status": DatasetStatus.PUBLISHED if is_published else DatasetStatus.DRAFT,
-                    "version": 1 if is_published else 0,
-                    "published_at": now if is_published else None,
-                }
-            )
-            terms += [
-                {"dataset_id": dataset_id, "role": role, "curie": curie}
-                for role, curies in (
-                    (TermRole.DISEASE, record.diseases),
-                    (TermRole.PHENOTYPE, record.phenotypes),
-                )
-                for curie in dict.fromkeys(curies)
-            ]
-            uses += [
-                {"dataset_id": dataset_id, "duo_id": catalog.duo[code].curie, "qualifier": q}
-                for code, q in _data_use_pairs(record.data_use)
-            ]
-            funders += [
-                {
-                    "dataset_id": dataset_id,
-                    "funder_id": catalog.organizations[slug].id,
-                    "award_number": award,
-                }
-                for slug, award in dict.fromkeys((f.funder, f.award_number) for f in record.funders)
-            ]
-            publications += [
-                {"dataset_id": dataset_id, "scheme": scheme, "identifier": identifier}
-                for scheme, identifier in dict.fromkeys(
-                    (p.scheme, p.identifier) for p in record.publications
-                )
-            ]
-            if is_published:
-                published.append(dataset_id)
-            self.refs[record.accession] = DatasetRef(dataset_id, record.accession, retired=False)
-            self.created.add(dataset_id)
+        for table, columns in COLUMNS.items():
+            copy_rows(self.session, table, columns, [row for p in new for row in p.rows[table]])
+        self.session.execute(
+            ADVANCE_ACCESSIONS, {"n": max(int(p.record.accession[7:]) for p in new)}
+        )
+        for prepared in new:
+            accession = prepared.record.accession
+            self.refs[accession] = DatasetRef(prepared.id, accession, retired=False)
+            self.created.add(prepared.id)
             self.audit.add(
                 "dataset.created",
                 object_type="dataset",
-                object_id=record.accession,
-                title=record.title,
+                object_id=accession,
+                title=prepared.record.title,
             )
-        insert_rows(self.session, Dataset, rows)
-        insert_rows(self.session, DatasetTerm, terms)
-        insert_rows(self.session, DatasetDataUse, uses)
-        insert_rows(self.session, DatasetFunder, funders)
-        insert_rows(self.session, Publication, publications)
-        self.session.execute(ADVANCE_ACCESSIONS, {"n": max(int(r.accession[7:]) for _, r in new)})
-        self._record_first_versions(published)
+        self._record_first_versions([p.id for p in new if p.record.status == "published"])
         self.report.datasets_created += len(new)
 
     def _record_first_versions(self, dataset_ids: Sequence[uuid.UUID]) -> None:
@@ -265,13 +234,11 @@ class DatasetLoader:
             )
         self.report.datasets_published += len(datasets)
 
-    def _update(
-        self, known: Sequence[tuple[int, DatasetRecord]], existing: dict[str, Dataset]
-    ) -> None:
+    def _update(self, known: Sequence[PreparedDataset], existing: dict[str, Dataset]) -> None:
         if not known:
             return
-        current = service.snapshots(self.session, [existing[r.accession] for _, r in known])
-        for line, record in known:
+        current = service.snapshots(self.session, [existing[p.record.accession] for p in known])
+        for line, record in ((p.line, p.record) for p in known):
             dataset = existing[record.accession]
             self.refs[record.accession] = _ref(dataset)
             before = _normal(current[dataset.id])
@@ -327,13 +294,64 @@ class DatasetLoader:
         return service.snapshot(self.session, dataset) != latest.snapshot
 
 
+def _prepare(line: int, record: DatasetRecord, catalog: _Catalog) -> PreparedDataset:
+    dataset_id = uuid.uuid4()
+    published = record.status == "published"
+    dataset = copy_line(
+        [
+            dataset_id,
+            record.accession,
+            record.title,
+            record.description,
+            record.keywords,
+            record.data_types,
+            record.file_formats,
+            record.species,
+            record.participant_count,
+            record.sample_count,
+            record.access_level,
+            catalog.organizations[record.steward].id,
+            catalog.committees[record.committee].id if record.committee else None,
+            record.license,
+            DatasetStatus.PUBLISHED if published else DatasetStatus.DRAFT,
+            1 if published else 0,
+            catalog.now if published else None,
+        ]
+    )
+    terms = [
+        copy_line([dataset_id, role, curie])
+        for role, curies in (
+            (TermRole.DISEASE, record.diseases),
+            (TermRole.PHENOTYPE, record.phenotypes),
+        )
+        for curie in dict.fromkeys(curies)
+    ]
+    uses = [
+        copy_line([dataset_id, catalog.duo[code], qualifier])
+        for code, qualifier in _data_use_pairs(record.data_use)
+    ]
+    funders = [
+        copy_line([dataset_id, catalog.organizations[slug].id, award])
+        for slug, award in dict.fromkeys((f.funder, f.award_number) for f in record.funders)
+    ]
+    publications = [
+        copy_line([dataset_id, scheme, identifier])
+        for scheme, identifier in dict.fromkeys(
+            (p.scheme, p.identifier) for p in record.publications
+        )
+    ]
+    rows = {
+        "datasets": [dataset],
+        "dataset_terms": terms,
+        "dataset_data_use": uses,
+        "dataset_funders": funders,
+        "publications": publications,
+    }
+    return PreparedDataset(line, record, dataset_id, rows)
+
+
 def _ref(dataset: Dataset) -> DatasetRef:
     return DatasetRef(dataset.id, dataset.accession, dataset.status is DatasetStatus.RETIRED)
-
-
-def _curies(record: DatasetRecord) -> list[str]:
-    qualifiers = record.data_use.diseases if record.data_use else []
-    return [*record.diseases, *record.phenotypes, *qualifiers]
 
 
 def _problems(record: DatasetRecord, catalog: _Catalog) -> list[str]:
@@ -375,7 +393,7 @@ def _term_problems(
     found = []
     for i, curie in enumerate(curies):
         term = catalog.terms.get(curie)
-        if term is None or term.ontology != ontology:
+        if term is None or term[0] != ontology:
             found.append(f"{field}[{i}]: {curie} is not a known {ontology} term")
     return found
 

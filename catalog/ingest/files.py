@@ -20,9 +20,9 @@ from itertools import groupby
 from sqlalchemy.orm import Session
 
 from catalog.ingest.bulk import array_value, text_value
-from catalog.ingest.datasets import DatasetLoader, DatasetRef
+from catalog.ingest.datasets import DatasetLoader, DatasetRef, PreparedDataset
 from catalog.ingest.problems import Problems
-from catalog.ingest.records import DatasetRecord, FileRecord
+from catalog.ingest.records import FileRecord
 from catalog.ingest.report import IngestReport
 from catalog.ingest.writer import Writer
 
@@ -285,7 +285,7 @@ class FileLoader:
         return repeats
 
     def _write(
-        self, datasets: list[tuple[int, DatasetRecord]], chunk: list[_Staged], *, adoptable: bool
+        self, datasets: list[PreparedDataset], chunk: list[_Staged], *, adoptable: bool
     ) -> None:
         """On the writer thread."""
         self.datasets.write(datasets)
@@ -403,19 +403,23 @@ def unknown_dataset(accession: str) -> str:
 def _copy_row(line: int, record: FileRecord) -> str:
     """The staging row of a file, but for its leading dataset id, in COPY text format (arrays
     sorted as MARK_CHANGED reads them back). It runs once per file, on the parsing thread."""
-    checksums = ",".join(sorted([f"{c.type}:{c.checksum}" for c in record.checksums]))
-    methods = record.access_methods
-    if len(methods) > 1:
-        methods = sorted(methods, key=lambda m: m.access_id or m.type)
-    ids = array_value([m.access_id or m.type for m in methods])
-    types = ",".join([m.type for m in methods])
-    urls = array_value([m.url for m in methods])
-    regions = array_value([m.region for m in methods])
-    aliases = array_value(sorted(record.aliases)) if record.aliases else "{}"
-    created = record.created_time.isoformat() if record.created_time else "\\N"
-    return (
-        f"{line}\t{record.id or uuid.uuid4()}\t{'f' if record.id else 't'}"
-        f"\t{text_value(record.name)}\t{record.size}\t{text_value(record.mime_type)}\t{text_value(record.version)}"
-        f"\t{text_value(record.description)}\t{created}\t{{{checksums}}}\t{ids}\t{{{types}}}"
-        f"\t{urls}\t{regions}\t{aliases}\n"
-    )
+    checksums = sorted(record.checksums, key=lambda c: c.type)
+    methods = sorted(record.access_methods, key=lambda m: m.access_id or m.type)
+    fields = [
+        str(line),
+        record.id or str(uuid.uuid4()),
+        "f" if record.id else "t",
+        text_value(record.name),
+        str(record.size),
+        text_value(record.mime_type),
+        text_value(record.version),
+        text_value(record.description),
+        record.created_time.isoformat() if record.created_time else "\\N",
+        "{" + ",".join([f"{c.type}:{c.checksum}" for c in checksums]) + "}",
+        array_value([m.access_id or m.type for m in methods]),
+        "{" + ",".join([m.type for m in methods]) + "}",
+        array_value([m.url for m in methods]),
+        array_value([m.region for m in methods]),
+        array_value(sorted(record.aliases)),
+    ]
+    return "\t".join(fields) + "\n"

@@ -156,17 +156,7 @@ def _ingest(session: Session, parsed: Iterator[Parsed], *, source: str) -> Inges
         )
         for item in parsed:
             report.lines = item.line
-            if not isinstance(item, Accepted):
-                for message in item.messages:
-                    problems.add(item.line, message)
-                if item.declares:
-                    datasets.refuse(item.declares)
-            elif isinstance(item.record, FileRecord):
-                files.add(item.line, item.record)
-            elif isinstance(item.record, DatasetRecord):
-                datasets.add(item.line, item.record)
-            else:
-                bundles.add(item.line, item.record)
+            _dispatch(item, problems, datasets, files, bundles)
         files.flush()
         writer.wait()
         bundles.finish()
@@ -175,6 +165,26 @@ def _ingest(session: Session, parsed: Iterator[Parsed], *, source: str) -> Inges
     _record_file_changes(session, audit, datasets, changes)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _dispatch(
+    item: Parsed,
+    problems: Problems,
+    datasets: DatasetLoader,
+    files: FileLoader,
+    bundles: BundleLoader,
+) -> None:
+    if not isinstance(item, Accepted):
+        for message in item.messages:
+            problems.add(item.line, message)
+        if item.declares:
+            datasets.refuse(item.declares)
+    elif isinstance(item.record, FileRecord):
+        files.add(item.line, item.record)
+    elif isinstance(item.record, DatasetRecord):
+        datasets.add(item.line, item.record)
+    else:
+        bundles.add(item.line, item.record)
 
 
 def _record_file_changes(

@@ -39,7 +39,6 @@ from typing import Any
 import httpx
 import pytest
 import trustme
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -49,7 +48,6 @@ from catalog.db import make_engine
 from catalog.principals import SYSTEM
 from catalog.schemas import DatasetCreate, FileCreate
 from governance import service as governance
-from tests.conftest import fresh_database
 
 BIN = Path(sys.executable).parent
 DATASETS = 10
@@ -61,8 +59,8 @@ CONTROLLED_ID = "e2e-controlled-f00000"
 SERVER_START_SECONDS = 30
 CLIENT_SECONDS = 60
 # The expiring grant must outlive one client run (about a second; more on a busy 2-core CI
-# machine) and is then waited out, so its lifetime is a trade between flakiness and run time.
-SHORT_GRANT_SECONDS = 4
+# machine). The other checks run while it expires, so a generous lifetime costs little time.
+SHORT_GRANT_SECONDS = 8
 TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
@@ -97,6 +95,7 @@ class DrsRun:
     stdout: str
     stderr: str
     output_dir: Path
+    server_log: Path
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -113,7 +112,8 @@ class DrsRun:
     def explain(self) -> str:
         return (
             f"$ {' '.join(self.command)}\nexit {self.returncode}\n"
-            f"--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}"
+            f"--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}\n"
+            f"--- atrium serve (log level warning)\n{self.server_log.read_text()[-3000:]}"
         )
 
 
@@ -214,60 +214,43 @@ def stop(server: subprocess.Popen[bytes]) -> None:
             server.wait(timeout=15)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def atrium(
-    server_url: str, worker_id: str, tmp_path_factory: pytest.TempPathFactory
+    committed_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Atrium]:
-    """``atrium demo --no-serve`` into a committed scratch database, one controlled local
+    """``atrium demo --no-serve`` into the committed scratch database, one controlled local
     dataset, then ``atrium serve`` over TLS on a free port, stopped at the end whatever happened.
-
-    Shared by the module's tests (they touch disjoint users and output directories): starting
-    a server and loading the demo take seconds. ``committed_database_url`` is per test, so
-    the module makes its own database the same way, under a name no other test (nor a run of
-    this module in another process) uses.
     """
-    database = f"atrium_drs_client_{worker_id}_{os.getpid()}"
-    database_url = fresh_database(server_url, database)
-    tmp = tmp_path_factory.mktemp("drs-client")
     port = free_port()
     base_url = f"https://localhost:{port}"
-    ca_pem, cert_pem, key_pem = write_certificates(tmp)
-    data_dir = tmp / "data"
-    engine = make_engine(database_url, pool_size=1)
+    ca_pem, cert_pem, key_pem = write_certificates(tmp_path)
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("ATRIUM_DATABASE_URL", committed_database_url)
+    monkeypatch.setenv("ATRIUM_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("ATRIUM_PUBLIC_BASE_URL", base_url)
+    monkeypatch.setenv("ATRIUM_LOG_LEVEL", "warning")
+    for name in ("ATRIUM_HOST", "ATRIUM_PORT", "ATRIUM_STORAGE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    demo_args = ["--datasets", str(DATASETS), "--files-per-dataset", str(FILES_PER_DATASET)]
+    assert main(["demo", "--no-serve", *demo_args]) == 0
+    storage = data_dir / "files"
+    engine = make_engine(committed_database_url, pool_size=1)
     try:
-        with pytest.MonkeyPatch.context() as monkeypatch:
-            monkeypatch.setenv("ATRIUM_DATABASE_URL", database_url)
-            monkeypatch.setenv("ATRIUM_DATA_DIR", str(data_dir))
-            monkeypatch.setenv("ATRIUM_PUBLIC_BASE_URL", base_url)
-            monkeypatch.setenv("ATRIUM_LOG_LEVEL", "warning")
-            for name in ("ATRIUM_HOST", "ATRIUM_PORT", "ATRIUM_STORAGE_DIR"):
-                monkeypatch.delenv(name, raising=False)
-            demo_args = ["demo", "--no-serve", "--datasets", str(DATASETS)]
-            assert main([*demo_args, "--files-per-dataset", str(FILES_PER_DATASET)]) == 0
-            storage = data_dir / "files"
-            accession = add_controlled_dataset(engine, storage)
-            deployment = Atrium(
-                base_url, ca_pem, storage, tmp / "server.log", engine, accession, tmp
-            )
-            command = [str(BIN / "atrium"), "serve", "--port", str(port)]
-            command += ["--certfile", str(cert_pem), "--keyfile", str(key_pem)]
-            with deployment.log.open("wb") as log_file:
-                server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
-            try:
-                wait_until_healthy(server, deployment)
-                yield deployment
-            finally:
-                stop(server)
+        accession = add_controlled_dataset(engine, storage)
+        deployment = Atrium(
+            base_url, ca_pem, storage, tmp_path / "server.log", engine, accession, tmp_path
+        )
+        command = [str(BIN / "atrium"), "serve", "--port", str(port)]
+        command += ["--certfile", str(cert_pem), "--keyfile", str(key_pem)]
+        with deployment.log.open("wb") as log_file:
+            server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            wait_until_healthy(server, deployment)
+            yield deployment
+        finally:
+            stop(server)
     finally:
         engine.dispose()
-        drop_database(server_url, database)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    admin = make_engine(server_url, pool_size=1)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def drs_get(
@@ -292,7 +275,7 @@ def drs_get(
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=CLIENT_SECONDS, check=False
     )
-    return DrsRun(shown, done.returncode, done.stdout, done.stderr, output_dir)
+    return DrsRun(shown, done.returncode, done.stdout, done.stderr, output_dir, atrium.log)
 
 
 def assert_downloaded(run: DrsRun, expected: dict[str, Path]) -> None:
@@ -305,7 +288,7 @@ def assert_downloaded(run: DrsRun, expected: dict[str, Path]) -> None:
         row = report[object_id]
         original = source.read_bytes()
         downloaded = run.output_dir / object_id / source.name
-        assert row["Output File"] == str(downloaded)
+        assert row["Output File"] == str(downloaded), row
         assert row["Download Status"] == "COMPLETED", row
         assert row["Checksum Status"] == "PASSED", row
         assert row["Hash Algorithm"] == "md5", row
@@ -370,7 +353,9 @@ def test_demo_local_datasets_are_open() -> None:
     }
 
 
-def test_open_object_metadata_and_verified_download(atrium: Atrium) -> None:
+def check_open_object(atrium: Atrium) -> None:
+    """1. Metadata and a checksum-validated download of an open local object; without the CA
+    the same command fails, so the client really verifies the server's certificate."""
     object_id, source = demo_file(atrium, OPEN_LOCAL, 0)
 
     untrusted = drs_get(atrium, object_id, trust_ca=False)
@@ -394,7 +379,8 @@ def test_open_object_metadata_and_verified_download(atrium: Atrium) -> None:
     assert [(m["type"], m["access_id"]) for m in metadata["access_methods"]] == [("https", "file")]
 
 
-def test_nested_bundle_downloads_every_member(atrium: Atrium) -> None:
+def check_nested_bundle(atrium: Atrium) -> None:
+    """2. ``<acc>-sample`` holds ``<acc>-pair`` (two files) and a third file: all three arrive."""
     members = dict(demo_file(atrium, OPEN_LOCAL, i) for i in range(3))
     bundle = f"{demo.accession(OPEN_LOCAL).lower()}-sample"
 
@@ -407,9 +393,9 @@ def test_nested_bundle_downloads_every_member(atrium: Atrium) -> None:
     assert run.metadata["size"] == sum(p.stat().st_size for p in members.values())
 
 
-def test_controlled_object_needs_a_live_grant(
-    atrium: Atrium, capsys: pytest.CaptureFixture[str]
-) -> None:
+def check_grant_and_revocation(atrium: Atrium, capsys: pytest.CaptureFixture[str]) -> None:
+    """3. A controlled object: 401 without a token, downloaded with a granted user's token,
+    403 once the grant is revoked."""
     source = atrium.storage / atrium.controlled_accession / "controlled.bin"
 
     anonymous = drs_get(atrium, CONTROLLED_ID)
@@ -432,21 +418,32 @@ def test_controlled_object_needs_a_live_grant(
     assert controlled_status(atrium, token) == (403, 403)
 
 
-def test_controlled_object_refused_once_the_grant_expires(
+def test_drs_client_downloads_exactly_what_atrium_allows(
     atrium: Atrium, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = atrium.storage / atrium.controlled_accession / "controlled.bin"
-    token = mint(capsys, "hank")
+    """One deployment for all checks: loading the demo and starting a server take seconds, and
+    separate tests would each pay for it (under xdist, on both workers).
+
+    4. An expiring grant is made first and checked last: it allows a download now, and once it
+    has expired the same download is refused; checks 1 to 3 run while it expires."""
+    hank = mint(capsys, "hank")  # first, so that none of the grant's lifetime is spent on it
     expires_at = datetime.now(UTC) + timedelta(seconds=SHORT_GRANT_SECONDS)
     grant(atrium, "hank", expires_at)
-
-    before = drs_get(atrium, CONTROLLED_ID, token=token)
+    source = atrium.storage / atrium.controlled_accession / "controlled.bin"
+    before = drs_get(atrium, CONTROLLED_ID, token=hank)
     finished = datetime.now(UTC)
-    assert finished < expires_at, f"the client took too long to test anything:\n{before.explain()}"
+    assert finished < expires_at, (
+        f"the client outlived the grant it was to test:\n{before.explain()}"
+    )
     assert_downloaded(before, {CONTROLLED_ID: source})
 
+    check_open_object(atrium)
+    check_nested_bundle(atrium)
+    check_grant_and_revocation(atrium, capsys)
+
     time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.2)
-    after = drs_get(atrium, CONTROLLED_ID, token=token)
+    after = drs_get(atrium, CONTROLLED_ID, token=hank)
     assert after.returncode == 1, after.explain()
     assert "Invalid status code (403)" in after.stderr, after.explain()
-    assert controlled_status(atrium, token) == (403, 403)
+    assert not (after.output_dir / CONTROLLED_ID).exists()
+    assert controlled_status(atrium, hank) == (403, 403)

@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
@@ -75,7 +75,7 @@ def documented_response(method: str, template: str, status: int) -> dict[str, An
     return response
 
 
-def assert_conforms(method: str, template: str, response: httpx.Response) -> None:
+def assert_conforms(method: str, template: str, response: httpx2.Response) -> None:
     documented = documented_response(method, template, response.status_code)
     content = documented.get("content")
     if content is None:
@@ -106,7 +106,7 @@ class Drs:
         json: Any = _ABSENT,
         content: bytes | None = None,
         **path: str,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         url = BASE + template.format(**{k: quote(v, safe="") for k, v in path.items()})
         headers = dict(headers or {})
         extra: dict[str, Any] = {}
@@ -119,12 +119,12 @@ class Drs:
         assert_conforms(method, template, response)
         return response
 
-    def object(self, object_id: str, method: str = "GET", **kwargs: Any) -> httpx.Response:
+    def object(self, object_id: str, method: str = "GET", **kwargs: Any) -> httpx2.Response:
         return self.call(method, "/objects/{object_id}", object_id=object_id, **kwargs)
 
     def access(
         self, object_id: str, access_id: str, method: str = "GET", **kwargs: Any
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         return self.call(
             method,
             "/objects/{object_id}/access/{access_id}",
@@ -133,10 +133,10 @@ class Drs:
             **kwargs,
         )
 
-    def bulk(self, body: Any = _ABSENT, method: str = "POST", **kwargs: Any) -> httpx.Response:
+    def bulk(self, body: Any = _ABSENT, method: str = "POST", **kwargs: Any) -> httpx2.Response:
         return self.call(method, "/objects", json=body, **kwargs)
 
-    def bulk_access(self, body: Any = _ABSENT, **kwargs: Any) -> httpx.Response:
+    def bulk_access(self, body: Any = _ABSENT, **kwargs: Any) -> httpx2.Response:
         return self.call("POST", "/objects/access", json=body, **kwargs)
 
 
@@ -545,7 +545,7 @@ def test_a_nested_bundle_lists_direct_children_without_expand(drs: Drs, catalog:
 
     def sha256(object_id: str) -> str:
         found = drs.object(object_id).json()
-        return next(c["checksum"] for c in found["checksums"] if c["type"] == "sha-256")
+        return str(next(c["checksum"] for c in found["checksums"] if c["type"] == "sha-256"))
 
     members = sorted([sha256("bundle-inner"), sha256("open-c")])
     assert outer["checksums"] == [
@@ -663,7 +663,8 @@ def test_passports_are_refused_when_no_broker_is_trusted(drs: Drs, catalog: Cata
 def test_post_access_needs_passports(
     drs: Drs, catalog: Catalog, who: dict[str, dict[str, str]]
 ) -> None:
-    for body in ({}, {"passports": None}, {"passports": "token"}, {"passports": [1]}, []):
+    bodies: list[Any] = [{}, {"passports": None}, {"passports": "token"}, {"passports": [1]}, []]
+    for body in bodies:
         response = drs.access("open-a", "https", method="POST", json=body)
         assert response.status_code == 400, body
     for raw in (b"", b"null", b"{", b'"passports"'):
@@ -925,7 +926,7 @@ def test_a_body_larger_than_the_server_reads_is_413(
     catalog: Catalog, make_drs: Callable[..., Drs]
 ) -> None:
     small = make_drs(drs_max_bulk_request_length=1)
-    limit = small.client.app.state.drs.max_body_bytes
+    limit = cast(Starlette, small.client.app).state.drs.max_body_bytes
     padding = b" " * limit
     huge = b'{"bulk_object_ids": ["open-a"]}' + padding
     assert small.bulk(_ABSENT, content=huge).status_code == 413

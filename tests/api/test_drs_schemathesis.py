@@ -107,7 +107,7 @@ def holder_headers(factory: Factory) -> dict[str, str]:
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_conforms(
-    case: schemathesis.Case, drs_app: Starlette, holder_headers: dict[str, str]
+    case: schemathesis.Case[Any], drs_app: Starlette, holder_headers: dict[str, str]
 ) -> None:
     case.call_and_validate(app=drs_app)
     case.call_and_validate(app=drs_app, headers=holder_headers)

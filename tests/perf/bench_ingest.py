@@ -120,9 +120,11 @@ def create_organizations(engine: Engine) -> None:
 
 def check(engine: Engine, files: int) -> None:
     with Session(engine) as session:
-        objects = session.scalar(select(func.count()).select_from(DrsObject))
+        stored = session.scalar(
+            select(func.count()).select_from(DrsObject).where(DrsObject.is_bundle.is_(False))
+        )
         events = session.scalar(select(func.count()).select_from(AuditEvent))
-    print(f"drs_objects: {objects:,} (expected {files:,}); audit events: {events:,}")
+    print(f"files stored: {stored:,} (expected {files:,}); audit events: {events:,}")
 
 
 if __name__ == "__main__":
