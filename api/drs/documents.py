@@ -41,13 +41,12 @@ def access_method_document(
     authorizations: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """Locally stored files are served by Atrium over HTTP(S), so their DRS type is https.
-    Inline methods carry their URL; all others carry an ``access_id`` for the /access call."""
+    Every method carries an ``access_id`` for the /access call (some clients, such as
+    ga4gh-drs-client 0.1.7, require one); inline methods also carry their URL."""
     drs_type = "https" if stored_type == "file" else stored_type
-    method: dict[str, Any] = {"type": drs_type, "available": True}
+    method: dict[str, Any] = {"type": drs_type, "access_id": access_id, "available": True}
     if inline:
         method["access_url"] = {"url": url}
-    else:
-        method["access_id"] = access_id
     if region:
         method["region"] = region
     if stored_type in CLOUDS:

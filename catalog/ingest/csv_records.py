@@ -176,6 +176,8 @@ def _file(line: int, row: Row) -> Parsed:
         found = re.match(r"checksums\[(\d+)\]", path)
         if found and int(found[1]) < len(columns):
             return columns[int(found[1])]
+        if path == "checksums":
+            return " or ".join(CHECKSUM_COLUMNS)
         if re.match(r"access_methods\[\d+\]\.region", path):
             return "region"
         return re.sub(r"^access_methods(\[\d+\])?.*", r"urls\1", path)

@@ -5,9 +5,9 @@ in bulk, and existing datasets that changed go through the catalog services, whi
 of updates and publication (such changes are rare).
 
 A record is the whole truth about its dataset: fields it leaves out take their defaults.
-``published`` publishes the dataset, or publishes a new version when its metadata changed;
-``draft`` leaves publication alone, as an ingest never unpublishes. An ingest cannot move a
-dataset to another steward, and retired datasets are frozen.
+``published`` publishes a new dataset or a draft; a published dataset whose metadata a record
+changes gets a new version, whatever the record's status, as an ingest never unpublishes. An
+ingest cannot move a dataset to another steward, and retired datasets are frozen.
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ class DatasetLoader:
                 audit_context=context,
             )
             self.report.datasets_updated += 1
-        if record.status == "published" and self._publishable(dataset, changed):
+        if self._publishable(record, dataset, changed):
             service.publish_dataset(
                 self.session, SYSTEM, accession=record.accession, audit_context=context
             )
@@ -283,11 +283,12 @@ class DatasetLoader:
         elif not changed:
             self.report.datasets_unchanged += 1
 
-    def _publishable(self, dataset: Dataset, changed: list[str]) -> bool:
-        """A draft is published; a published dataset gets a new version only if this record
-        changed it into metadata that differs from its latest version."""
+    def _publishable(self, record: DatasetRecord, dataset: Dataset, changed: list[str]) -> bool:
+        """A draft is published when its record says so. A published dataset gets a new version
+        when the record changed its metadata away from its latest version, whatever the record's
+        status, since an ingest never unpublishes."""
         if dataset.status is DatasetStatus.DRAFT:
-            return True
+            return record.status == "published"
         if not changed:
             return False
         latest = repository.versions_of_datasets(self.session, [dataset.id])[dataset.id][0]

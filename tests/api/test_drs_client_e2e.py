@@ -79,8 +79,8 @@ class Atrium:
     def tls(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_pem))
 
-    def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, verify=self.tls(), timeout=10)
+    def http(self, timeout: float = 10) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, verify=self.tls(), timeout=timeout)
 
     def server_log(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
@@ -191,7 +191,7 @@ def add_controlled_dataset(engine: Engine, storage: Path) -> str:
 
 def wait_until_healthy(server: subprocess.Popen[bytes], atrium: Atrium) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
-    with atrium.http() as http:
+    with atrium.http(timeout=2) as http:
         while time.monotonic() < deadline:
             if server.poll() is not None:
                 pytest.fail(f"atrium serve exited with {server.returncode}:\n{atrium.server_log()}")

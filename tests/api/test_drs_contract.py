@@ -351,13 +351,20 @@ def test_the_document_describes_exactly_the_routes_served() -> None:
     assert documented == served
 
 
-def test_every_error_response_is_a_ga4gh_error() -> None:
+def test_security_schemes_follow_drs() -> None:
     schemes = DOCUMENT["components"]["securitySchemes"]
     assert (schemes["BearerAuth"]["type"], schemes["BearerAuth"]["scheme"]) == ("http", "bearer")
     assert (schemes["PassportAuth"]["scheme"], schemes["PassportAuth"]["x-in"]) == (
         "bearer",
         "body",
     )
+    for path, method in [("/objects/{object_id}", "options"), ("/objects", "options")]:
+        assert DOCUMENT["paths"][path][method]["security"] == [{}]
+    for path, method in [("/objects/{object_id}", "post"), ("/objects/access", "post")]:
+        assert {"PassportAuth": []} in DOCUMENT["paths"][path][method]["security"]
+
+
+def test_every_error_response_is_a_ga4gh_error() -> None:
     for path, item in DOCUMENT["paths"].items():
         for method, operation in item.items():
             if method == "parameters":
@@ -436,6 +443,7 @@ def test_an_open_file(drs: Drs, catalog: Catalog) -> None:
     methods = {m["type"]: m for m in found["access_methods"]}
     assert methods["https"] == {
         "type": "https",
+        "access_id": "https",
         "available": True,
         "access_url": {"url": "https://data.example.org/open-a"},
     }

@@ -265,17 +265,31 @@ def test_a_second_run_changes_nothing(
 def test_a_changed_dataset_is_updated_and_published_again(
     db: Session, orgs: Orgs, accession: Callable[[], str], tmp_path: Path
 ) -> None:
-    acc, draft = accession(), accession()
+    acc, draft, quiet = accession(), accession(), accession()
     first = a_dataset(orgs, acc, status="published", keywords=["a"])
-    ingest_file(db, jsonl(tmp_path / "v1.jsonl", first, a_dataset(orgs, draft)))
+    ingest_file(
+        db,
+        jsonl(
+            tmp_path / "v1.jsonl",
+            first,
+            a_dataset(orgs, draft),
+            a_dataset(orgs, quiet, status="published"),
+        ),
+    )
 
     changed = {**first, "title": "Renamed", "keywords": ["a", "b"]}
     report = ingest_file(
         db,
-        jsonl(tmp_path / "v2.jsonl", changed, a_dataset(orgs, draft, description="More.")),
+        jsonl(
+            tmp_path / "v2.jsonl",
+            changed,
+            a_dataset(orgs, draft, description="More."),
+            a_dataset(orgs, quiet, license="CC0-1.0"),  # no status: still versioned
+        ),
     )
 
-    assert (report.datasets_updated, report.datasets_published) == (2, 1)
+    assert (report.datasets_updated, report.datasets_published) == (3, 2)
+    assert dataset(db, quiet).version == 2
     row = dataset(db, acc)
     assert (row.title, row.keywords, row.version) == ("Renamed", ["a", "b"], 2)
     versions = repository.versions_of_datasets(db, [row.id])[row.id]
@@ -817,3 +831,17 @@ def test_rows_of_every_table_are_written_through_copy(
     assert ingest_file(db, path).files_unchanged == 1
     assert db.scalar(select(func.count()).select_from(DrsAlias)) == 2
     assert db.scalar(select(func.count()).select_from(Checksum)) == 2
+
+
+def test_csv_file_rows_need_a_checksum_and_a_url(
+    db: Session, orgs: Orgs, factory: Factory, tmp_path: Path
+) -> None:
+    owner = factory.dataset(orgs.steward)
+    path = tmp_path / "files.csv"
+    path.write_text(f"dataset,name,size,md5,urls\n{owner.accession},a.cram,1,,\n")
+
+    assert refused(db, path) == [
+        "2: sha256 or md5 or crc32c or etag: List should have at least 1 item after validation,"
+        " not 0",
+        "2: urls: List should have at least 1 item after validation, not 0",
+    ]
