@@ -40,11 +40,13 @@ def can_read_dataset(principal: Principal, dataset: Dataset) -> bool:
 
 
 def can_read_files(principal: Principal, dataset: Dataset) -> bool:
-    """File-level metadata (ids, names, checksums, locations) of a dataset.
+    """File-level metadata (ids, names, checksums) of a dataset, apart from grants.
 
     Open data is public; registered data needs an authenticated caller; controlled data is
-    visible to the dataset's stewards, its committee and admins until access grants exist.
-    Retired datasets keep their tombstone but no longer list files except to stewards.
+    visible to the dataset's stewards and its committee (which reviews requests without
+    holding data access). Grant holders see it too: the API layer adds
+    ``governance.access.read_bytes``, which this package cannot import. Retired datasets keep
+    their tombstone but no longer list files except to stewards.
     """
     if stewards(principal, dataset.steward_id):
         return True
