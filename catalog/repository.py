@@ -8,7 +8,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ARRAY,
@@ -453,11 +454,27 @@ def _ids_or_aliases() -> Any:
     return union_all(direct, aliased).subquery().select()
 
 
+class DrsRow(NamedTuple):
+    """The object's own columns, read as a plain row: resolving a thousand objects should not
+    build a thousand ORM instances that nothing will modify."""
+
+    id: str
+    dataset_id: uuid.UUID
+    name: str
+    size: int
+    mime_type: str | None
+    version: str | None
+    description: str | None
+    is_bundle: bool
+    created_time: datetime
+    updated_time: datetime
+
+
 @dataclass(frozen=True)
 class DrsRecord:
     """A DRS object with everything its JSON document and its access decision need."""
 
-    object: DrsObject
+    object: DrsRow
     accession: str
     access_level: str
     status: str
@@ -505,7 +522,7 @@ def drs_statement(grant_exists: Callable[[Any], Any]) -> Select[Any]:
     )
     return (
         select(
-            DrsObject,
+            *(getattr(DrsObject, name) for name in DrsRow._fields),
             Dataset.accession,
             Dataset.access_level,
             Dataset.status,
@@ -527,19 +544,23 @@ def drs_records(
     """Objects by id or alias, keyed by the key asked for."""
     wanted = list(dict.fromkeys(keys))
     found: dict[str, DrsRecord] = {}
+    width = len(DrsRow._fields)
     for row in session.execute(statement, {"keys": wanted, **params}):
-        obj = row[0]
+        obj = DrsRow(*row[:width])
+        (accession, level, status, steward_id, sums, methods, aliases, members, granted) = row[
+            width:
+        ]
         record = DrsRecord(
             object=obj,
-            accession=row[1],
-            access_level=row[2].value,
-            status=row[3].value,
-            steward_id=row[4],
-            checksums=[(t, c) for t, c in row[5] or []],
-            access_methods=[(a, t, u, r) for a, t, u, r in row[6] or []],
-            aliases=list(row[7] or []),
-            members=sorted((n, c) for n, c in row[8] or []),
-            has_active_grant=bool(row[9]),
+            accession=accession,
+            access_level=level.value,
+            status=status.value,
+            steward_id=steward_id,
+            checksums=[(t, c) for t, c in sums or []],
+            access_methods=[(a, t, u, r) for a, t, u, r in methods or []],
+            aliases=list(aliases or []),
+            members=sorted((n, c) for n, c in members or []),
+            has_active_grant=bool(granted),
         )
         for key in (obj.id, *record.aliases):
             if key in wanted:
