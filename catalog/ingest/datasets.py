@@ -141,6 +141,7 @@ class DatasetLoader:
         self.created: set[uuid.UUID] = set()
         self._declared_on: dict[str, int] = {}
         self._pending: list[PreparedDataset] = []
+        self._published: list[uuid.UUID] = []
         self._catalog = _Catalog.read(session)
 
     def add(self, line: int, record: DatasetRecord) -> None:
@@ -205,34 +206,41 @@ class DatasetLoader:
                 object_id=accession,
                 title=prepared.record.title,
             )
-        self._record_first_versions([p.id for p in new if p.record.status == "published"])
+        self._published += [p.id for p in new if p.record.status == "published"]
         self.report.datasets_created += len(new)
 
-    def _record_first_versions(self, dataset_ids: Sequence[uuid.UUID]) -> None:
-        """Version 1 of datasets created as published, frozen by the same snapshot function
-        that ``service.publish_dataset`` uses."""
-        if not dataset_ids:
-            return
-        datasets = list(repository.datasets_by_ids(self.session, dataset_ids).values())
-        snapshots = service.snapshots(self.session, datasets)
-        insert_rows(
-            self.session,
-            DatasetVersion,
-            [
-                {
-                    "dataset_id": d.id,
-                    "version": 1,
-                    "published_by": SYSTEM.actor,
-                    "snapshot": snapshots[d.id],
-                }
-                for d in datasets
-            ],
-        )
-        for dataset in datasets:
-            self.audit.add(
-                "dataset.published", object_type="dataset", object_id=dataset.accession, version=1
+    def finish(self) -> None:
+        """Record version 1 of the datasets created as published, frozen by the snapshot
+        function that ``service.publish_dataset`` uses. This runs once parsing is done: the
+        snapshots are the slowest part of a dataset's writing, and would otherwise compete with
+        the parsing thread for the interpreter."""
+        for start in range(0, len(self._published), BATCH):
+            ids = self._published[start : start + BATCH]
+            datasets = list(repository.datasets_by_ids(self.session, ids).values())
+            snapshots = service.snapshots(self.session, datasets)
+            insert_rows(
+                self.session,
+                DatasetVersion,
+                [
+                    {
+                        "dataset_id": d.id,
+                        "version": 1,
+                        "published_by": SYSTEM.actor,
+                        "snapshot": snapshots[d.id],
+                    }
+                    for d in datasets
+                ],
             )
-        self.report.datasets_published += len(datasets)
+            for dataset in datasets:
+                self.audit.add(
+                    "dataset.published",
+                    object_type="dataset",
+                    object_id=dataset.accession,
+                    version=1,
+                )
+            self.audit.flush()
+        self.report.datasets_published += len(self._published)
+        self._published = []
 
     def _update(self, known: Sequence[PreparedDataset], existing: dict[str, Dataset]) -> None:
         if not known:

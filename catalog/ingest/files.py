@@ -6,6 +6,11 @@ and merged into ``drs_objects`` and its child tables.
 A staged file is new (``n``), an existing file that is unchanged (``e``), or an existing file
 that changed (``c``): only ``n`` and ``c`` rows are written, so re-ingesting a file touches no
 row. Every SQL statement of the file path lives here; nothing is asked per line.
+
+The staging table has no statistics and the catalog's tables grow inside the ingest's own
+transaction, so the planner would happily hash-join a chunk with all of ``drs_objects``, a scan
+per chunk that makes a large ingest quadratic. Lookups in the catalog's tables are therefore
+written as index lookups per staged row (``LATERAL (... LIMIT 1)``, ``= ANY(ARRAY(...))``).
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ COPY_CHUNK = (
 ALIAS_OWNERS = """
 SELECT c.line, array_agg(DISTINCT a.object_id ORDER BY a.object_id)
 FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(alias)
-JOIN drs_aliases a ON a.alias = k.alias
+CROSS JOIN LATERAL (SELECT object_id FROM drs_aliases WHERE alias = k.alias LIMIT 1) a
 WHERE c.minted
 GROUP BY c.line
 """
@@ -77,33 +82,16 @@ WHERE c.line = a.line
 MARK_EXISTING = """
 UPDATE ingest_chunk c
 SET state = 'e', existing_dataset = x.dataset_id, existing_bundle = x.is_bundle
-FROM drs_objects x WHERE x.id = c.id
-"""
-# Keys already in the catalog. Keys of earlier chunks of this file are left to REPEATS (they
-# are in ingest_keys), so this runs before REPEATS adds this chunk's keys.
-CONFLICTS = """
-SELECT c.line, CASE WHEN c.existing_bundle THEN 'bundle' ELSE 'other_dataset' END, c.id,
-       d.accession
-FROM ingest_chunk c JOIN datasets d ON d.id = c.existing_dataset
-WHERE (c.existing_bundle OR c.existing_dataset <> c.dataset_id)
-  AND NOT EXISTS (SELECT FROM ingest_keys i WHERE i.key = c.id)
-UNION ALL
-SELECT c.line, 'id_is_alias', c.id, a.object_id
-FROM ingest_chunk c JOIN drs_aliases a ON a.alias = c.id
-WHERE NOT EXISTS (SELECT FROM ingest_keys i WHERE i.key = c.id)
-UNION ALL
-SELECT c.line, CASE WHEN x.id IS NULL THEN 'alias_of_other' ELSE 'alias_is_id' END, k.alias,
-       a.object_id
-FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(alias)
-LEFT JOIN drs_objects x ON x.id = k.alias
-LEFT JOIN drs_aliases a ON a.alias = k.alias AND a.object_id <> c.id
-WHERE (x.id IS NOT NULL OR a.alias IS NOT NULL)
-  AND NOT EXISTS (SELECT FROM ingest_keys i WHERE i.key = k.alias)
+FROM ingest_chunk s
+CROSS JOIN LATERAL (
+    SELECT dataset_id, is_bundle FROM drs_objects WHERE id = s.id LIMIT 1
+) x
+WHERE c.line = s.line
 """
 # Ids and aliases share one namespace: each may appear once in a file. This remembers the
-# chunk's keys and returns every occurrence of a key that was already known (with the line of
-# an earlier chunk that used it) or that the chunk uses twice; ingest_keys is read as it was
-# before this statement.
+# chunk's keys and returns every occurrence of a key that an earlier chunk used (with the line
+# that used it: ingest_keys is read as it was before this statement) or that the chunk uses
+# twice.
 REPEATS = """
 WITH keys AS MATERIALIZED (
     SELECT line, id AS key, false AS is_alias FROM ingest_chunk
@@ -122,30 +110,55 @@ SELECT k.key, k.line, k.is_alias, i.line
 FROM repeated r JOIN keys k ON k.key = r.key LEFT JOIN ingest_keys i ON i.key = r.key
 ORDER BY k.key, k.line, k.is_alias
 """
+# Keys the catalog already has. A key that an earlier chunk of this file wrote is a repeat,
+# reported by REPEATS, so conflicts of lines REPEATS refused are not reported again.
+CONFLICTS = """
+SELECT c.line, CASE WHEN c.existing_bundle THEN 'bundle' ELSE 'other_dataset' END, c.id,
+       d.accession
+FROM ingest_chunk c JOIN datasets d ON d.id = c.existing_dataset
+WHERE c.existing_bundle OR c.existing_dataset <> c.dataset_id
+UNION ALL
+SELECT c.line, 'id_is_alias', c.id, a.object_id
+FROM ingest_chunk c
+CROSS JOIN LATERAL (SELECT object_id FROM drs_aliases WHERE alias = c.id LIMIT 1) a
+UNION ALL
+SELECT c.line, CASE WHEN x.id IS NULL THEN 'alias_of_other' ELSE 'alias_is_id' END, k.alias,
+       a.object_id
+FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(alias)
+LEFT JOIN LATERAL (SELECT id FROM drs_objects WHERE id = k.alias LIMIT 1) x ON true
+LEFT JOIN LATERAL (
+    SELECT object_id FROM drs_aliases WHERE alias = k.alias AND object_id <> c.id LIMIT 1
+) a ON true
+WHERE x.id IS NOT NULL OR a.object_id IS NOT NULL
+"""
 DROP_LINES = "DELETE FROM ingest_chunk WHERE line = ANY(%(lines)s)"
 # An existing file changed when any of its columns or its sets of checksums, access methods or
 # aliases differ; arrays are compared in the order the staging rows were built in (C collation).
 MARK_CHANGED = """
 UPDATE ingest_chunk c SET state = 'c'
-FROM drs_objects x
+FROM ingest_chunk s
+CROSS JOIN LATERAL (
+    SELECT name, size, mime_type, version, description, created_time
+    FROM drs_objects WHERE id = s.id LIMIT 1
+) x
 CROSS JOIN LATERAL (
     SELECT coalesce(array_agg(m.access_id::text ORDER BY m.access_id COLLATE "C"), '{}') AS ids,
            coalesce(array_agg(m.type::text ORDER BY m.access_id COLLATE "C"), '{}') AS types,
            coalesce(array_agg(m.url ORDER BY m.access_id COLLATE "C"), '{}') AS urls,
            coalesce(array_agg(m.region ORDER BY m.access_id COLLATE "C"), '{}') AS regions
-    FROM access_methods m WHERE m.object_id = x.id
+    FROM access_methods m WHERE m.object_id = s.id
 ) m
-WHERE c.state = 'e' AND x.id = c.id AND (
+WHERE s.state = 'e' AND c.line = s.line AND (
     (x.name, x.size, x.mime_type, x.version, x.description)
-        IS DISTINCT FROM (c.name, c.size, c.mime_type, c.version, c.description)
-    OR (c.created_time IS NOT NULL AND c.created_time <> x.created_time)
-    OR c.checksums <> ARRAY(
-        SELECT s.type || ':' || s.checksum FROM checksums s
-        WHERE s.object_id = x.id ORDER BY s.type COLLATE "C")
-    OR (c.method_ids, c.method_types, c.method_urls, c.method_regions)
+        IS DISTINCT FROM (s.name, s.size, s.mime_type, s.version, s.description)
+    OR (s.created_time IS NOT NULL AND s.created_time <> x.created_time)
+    OR s.checksums <> ARRAY(
+        SELECT k.type || ':' || k.checksum FROM checksums k
+        WHERE k.object_id = s.id ORDER BY k.type COLLATE "C")
+    OR (s.method_ids, s.method_types, s.method_urls, s.method_regions)
         IS DISTINCT FROM (m.ids, m.types, m.urls, m.regions)
-    OR c.aliases <> ARRAY(
-        SELECT a.alias FROM drs_aliases a WHERE a.object_id = x.id ORDER BY a.alias COLLATE "C")
+    OR s.aliases <> ARRAY(
+        SELECT a.alias FROM drs_aliases a WHERE a.object_id = s.id ORDER BY a.alias COLLATE "C")
 )
 """
 RETIRED = "SELECT line, id FROM ingest_chunk WHERE state <> 'e' AND dataset_id = ANY(%(ids)s)"
@@ -154,12 +167,17 @@ UPDATE drs_objects x
 SET name = c.name, size = c.size, mime_type = c.mime_type, version = c.version,
     description = c.description, created_time = coalesce(c.created_time, x.created_time),
     updated_time = now()
-FROM ingest_chunk c WHERE c.state = 'c' AND x.id = c.id
+FROM ingest_chunk c
+WHERE x.id = ANY(ARRAY(SELECT id FROM ingest_chunk WHERE state = 'c'))
+  AND c.state = 'c' AND c.id = x.id
 """
 CLEAR_CHANGED = [
-    "DELETE FROM checksums t USING ingest_chunk c WHERE c.state = 'c' AND t.object_id = c.id",
-    "DELETE FROM access_methods t USING ingest_chunk c WHERE c.state = 'c' AND t.object_id = c.id",
-    "DELETE FROM drs_aliases t USING ingest_chunk c WHERE c.state = 'c' AND t.object_id = c.id",
+    "DELETE FROM checksums"
+    " WHERE object_id = ANY(ARRAY(SELECT id FROM ingest_chunk WHERE state = 'c'))",
+    "DELETE FROM access_methods"
+    " WHERE object_id = ANY(ARRAY(SELECT id FROM ingest_chunk WHERE state = 'c'))",
+    "DELETE FROM drs_aliases"
+    " WHERE object_id = ANY(ARRAY(SELECT id FROM ingest_chunk WHERE state = 'c'))",
 ]
 INSERT_NEW = """
 INSERT INTO drs_objects (id, dataset_id, name, size, mime_type, version, description,
@@ -336,10 +354,6 @@ class FileLoader:
     def _check(self) -> list[int]:
         cursor = self._cursor
         refused = []
-        cursor.execute(CONFLICTS)
-        for line, kind, key, other in cursor.fetchall():
-            self.problems.add(line, _CONFLICT_MESSAGES[kind](key, other))
-            refused.append(line)
         cursor.execute(REPEATS)
         for key, uses in groupby(cursor.fetchall(), key=lambda row: row[0]):
             occurrences = list(uses)
@@ -350,6 +364,12 @@ class FileLoader:
                 field = "aliases" if is_alias else "id"
                 where = "earlier in this record" if earlier == line else f"on line {earlier}"
                 self.problems.add(line, f"{field}: {key!r} is already used {where}")
+                refused.append(line)
+        repeated = set(refused)
+        cursor.execute(CONFLICTS)
+        for line, kind, key, other in cursor.fetchall():
+            if line not in repeated:
+                self.problems.add(line, _CONFLICT_MESSAGES[kind](key, other))
                 refused.append(line)
         return refused
 
@@ -368,6 +388,8 @@ class FileLoader:
             if lines:
                 cursor.execute(DROP_LINES, {"lines": lines})
         if changed:
+            # Statistics let the planner see how many rows changed: a few, or a whole chunk.
+            cursor.execute("ANALYZE ingest_chunk")
             cursor.execute(UPDATE_CHANGED)
             for statement in CLEAR_CHANGED:
                 cursor.execute(statement)

@@ -160,6 +160,8 @@ def _ingest(session: Session, parsed: Iterator[Parsed], *, source: str) -> Inges
         files.flush()
         writer.wait()
         bundles.finish()
+        if not problems:
+            datasets.finish()
         files.close()
         problems.raise_if_any()
     _record_file_changes(session, audit, datasets, changes)
