@@ -21,7 +21,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings()
     handler = args.handler
-    result: int = handler(settings, args)
+    try:
+        result: int = handler(settings, args)
+    except KeyboardInterrupt:
+        # Ctrl-C ends `serve` and `demo`; the embedded Postgres has stopped by the time the
+        # interrupt reaches here, so there is nothing to report but the conventional status.
+        return 130
     return result
 
 
