@@ -6,6 +6,7 @@ find the cell to fix.
 
 from __future__ import annotations
 
+import _csv
 import csv
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -78,6 +79,19 @@ def parse_csv(lines: Iterable[bytes]) -> Iterator[Parsed]:
     if isinstance(convert, Rejected):
         yield convert
         return
+    for item in table_rows(reader, header, undecodable):
+        if isinstance(item, Rejected):
+            yield item
+        else:
+            line, row = item
+            yield convert(line, {k: v for k, v in row.items() if v})
+
+
+def table_rows(
+    reader: _csv.Reader, header: list[str], undecodable: list[int]
+) -> Iterator[tuple[int, Row] | Rejected]:
+    """The rows after the header as (line, stripped cells by column), skipping blank rows and
+    refusing undecodable or misshapen ones; shared by CSV files and Gen3 manifests."""
     start = reader.line_num + 1
     for cells in reader:
         line, start = start, reader.line_num + 1
@@ -89,7 +103,7 @@ def parse_csv(lines: Iterable[bytes]) -> Iterator[Parsed]:
         if len(cells) != len(header):
             yield Rejected(line, [f"{len(cells)} cells, but the header has {len(header)}"])
             continue
-        yield convert(line, {k: v.strip() for k, v in zip(header, cells, strict=True) if v.strip()})
+        yield line, {k: v.strip() for k, v in zip(header, cells, strict=True)}
 
 
 def decoded(lines: Iterable[bytes], undecodable: list[int]) -> Iterator[str]:

@@ -35,7 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
-from catalog.ingest.csv_records import decoded
+from catalog.ingest.csv_records import decoded, table_rows
 from catalog.ingest.problems import validation_messages
 from catalog.ingest.records import Accepted, FileRecord, Parsed, Rejected, access_methods_from_urls
 from catalog.models import DRS_ID_PATTERN
@@ -79,18 +79,11 @@ def parse_manifest(lines: Iterable[bytes], *, dataset: str, ids: GuidMode) -> It
         yield Rejected(1, problems)
         return
     first_access: dict[str, tuple[list[str], int]] = {}
-    start = reader.line_num + 1
-    for cells in reader:
-        line, start = start, reader.line_num + 1
-        if undecodable and undecodable[-1] >= line:
-            yield Rejected(line, ["the line is not valid UTF-8"])
+    for item in table_rows(reader, header, undecodable):
+        if isinstance(item, Rejected):
+            yield item
             continue
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) != len(header):
-            yield Rejected(line, [f"{len(cells)} cells, but the header has {len(header)}"])
-            continue
-        row = {k: v.strip() for k, v in zip(header, cells, strict=True)}
+        line, row = item
         problems = _access_problems(row, line, first_access)
         yield _file(line, row, dataset, ids, problems)
 
