@@ -17,12 +17,12 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from perf_server import atrium, peak_rss_mb, wait_until_healthy
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,10 +41,6 @@ request = function()
   return wrk.format("GET", "/ga4gh/drs/v1/objects/" .. ids[math.random(#ids)], %s)
 end
 """
-
-
-def atrium(*args: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "atrium"), *args]
 
 
 def sample_ids(settings: Settings, level: AccessLevel, count: int) -> list[str]:
@@ -123,13 +119,6 @@ def bulk(url: str, ids: list[str], token: str | None, rounds: int) -> list[float
     return timings
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/atrium-bench"))
@@ -172,12 +161,7 @@ def main() -> None:
     server = subprocess.Popen(atrium("serve"), env=env)
     base = f"http://127.0.0.1:{args.port}"
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        wait_until_healthy(base)
         objects = f"{base}/ga4gh/drs/v1/objects"
         print(f"open objects: {len(open_ids)} ids, anonymous")
         print(run_wrk(base, open_ids, None, args))

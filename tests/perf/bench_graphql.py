@@ -17,11 +17,11 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+from perf_server import atrium, peak_rss_mb, wait_until_healthy
 
 QUERY = """query($first: Int!, $steward: String, $order: DatasetSortField!) {
   datasets(first: $first, filter: {steward: $steward},
@@ -47,10 +47,6 @@ STEWARDS = [
     "sierra-imaging-consortium",
 ]
 ORDERS = ["UPDATED_AT", "PARTICIPANTS", "TITLE", "ACCESSION"]
-
-
-def atrium(*args: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "atrium"), *args]
 
 
 def load(args: argparse.Namespace, env: dict[str, str]) -> None:
@@ -105,13 +101,6 @@ async def drive(args: argparse.Namespace, url: str) -> tuple[list[float], int, f
     return latencies, failures, wall
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 10) - 1] if len(values) > 1 else values[0]
 
@@ -139,12 +128,7 @@ def main() -> None:
     server = subprocess.Popen(atrium("serve"), env=env)
     url = f"http://127.0.0.1:{args.port}/graphql"
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"http://127.0.0.1:{args.port}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        wait_until_healthy(f"http://127.0.0.1:{args.port}")
         warm = argparse.Namespace(**{**vars(args), "duration": 5.0})
         asyncio.run(drive(warm, url))
         latencies, failures, wall = asyncio.run(drive(args, url))
