@@ -35,6 +35,7 @@ from api.auth.principals import principal_from_claims
 from api.graphql.context import Context
 from api.graphql.graphiql import GRAPHIQL_HTML
 from api.graphql.limits import limit_rules
+from api.graphql.text import MESSAGE, StorableStringLiterals, unstorable_variable
 from catalog.errors import AtriumError
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,17 @@ async def graphql_endpoint(request: Request) -> Response:
     except GraphQLError as exc:
         exc.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
         return _errors(400, [exc])
-    rules = [*specified_rules, *limit_rules(config.max_depth, config.max_complexity)]
+    bad_variable = unstorable_variable(variables)
+    if bad_variable is not None:
+        return _errors(
+            400,
+            [GraphQLError(f"{bad_variable}: {MESSAGE}", extensions={"code": "BAD_USER_INPUT"})],
+        )
+    rules = [
+        *specified_rules,
+        StorableStringLiterals,
+        *limit_rules(config.max_depth, config.max_complexity),
+    ]
     problems = validate(config.schema, document, rules)
     if problems:
         for problem in problems:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -93,3 +96,30 @@ def test_unexpected_errors_are_masked(
     assert errors[0]["message"] == "Internal server error"
     assert errors[0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert "secret" not in str(errors)
+
+
+@pytest.mark.parametrize("bad", ["a\u0000b", "a\ud800b"])
+def test_unstorable_strings_are_refused_before_execution(client: TestClient, bad: str) -> None:
+    def post(query: str, variables: dict[str, object]) -> httpx.Response:
+        body = json.dumps({"query": query, "variables": variables})  # escapes lone surrogates
+        return client.post("/graphql", content=body, headers={"content-type": "application/json"})
+
+    flat = post("query($a: String) { dataset(accession: $a) { id } }", {"a": bad})
+    assert flat.status_code == 400
+    error = flat.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"].startswith("variables.a: strings may not contain NUL")
+    nested = post(
+        "mutation($i: DatasetCreateInput!) { datasetCreate(input: $i) { errors { code } } }",
+        {"i": {"title": bad, "accessLevel": "OPEN", "steward": "x"}},
+    )
+    assert nested.status_code == 400
+    assert nested.json()["errors"][0]["message"].startswith("variables.i.title:")
+
+
+def test_unstorable_string_literal_is_refused(client: TestClient) -> None:
+    response = client.post(
+        "/graphql", json={"query": '{ datasets(filter: {text: "a\\u0000"}) { totalCount } }'}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
