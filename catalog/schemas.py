@@ -36,8 +36,34 @@ CHECKSUM_TYPE_ALIASES = {"sha256": "sha-256", "sha512": "sha-512", "sha-1": "sha
 PERMISSION_CODES = ("NRES", "GRU", "HMB", "DS", "POA")
 
 
+UNSTORABLE = "strings may not contain NUL characters or unpaired surrogates"
+
+
+def storable(text: str) -> bool:
+    """Whether Postgres can store the text: no NUL, and a UTF-8 form (no lone surrogate)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Strict(BaseModel):
+    """Base of every input: unknown fields are errors, and no string field may hold text the
+    database cannot store, so such input fails validation with its field path instead of
+    failing later in SQL."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        texts = [value] if isinstance(value, str) else value if isinstance(value, list) else ()
+        if any(isinstance(t, str) and not storable(t) for t in texts):
+            raise ValueError(UNSTORABLE)
+        return value
 
 
 class PublicationInput(Strict):

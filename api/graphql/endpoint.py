@@ -35,8 +35,9 @@ from api.auth.principals import principal_from_claims
 from api.graphql.context import Context
 from api.graphql.graphiql import GRAPHIQL_HTML
 from api.graphql.limits import limit_rules
-from api.graphql.text import MESSAGE, StorableStringLiterals, unstorable_variable
+from api.graphql.text import StorableStringLiterals, unstorable_variable
 from catalog.errors import AtriumError
+from catalog.schemas import UNSTORABLE
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ async def graphql_endpoint(request: Request) -> Response:
     if bad_variable is not None:
         return _errors(
             400,
-            [GraphQLError(f"{bad_variable}: {MESSAGE}", extensions={"code": "BAD_USER_INPUT"})],
+            [GraphQLError(f"{bad_variable}: {UNSTORABLE}", extensions={"code": "BAD_USER_INPUT"})],
         )
     rules = [
         *specified_rules,

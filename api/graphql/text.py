@@ -8,23 +8,13 @@ from typing import Any
 
 from graphql import ASTValidationRule, GraphQLError, StringValueNode
 
-MESSAGE = "strings may not contain NUL characters or unpaired surrogates"
-
-
-def storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+from catalog.schemas import UNSTORABLE, storable
 
 
 class StorableStringLiterals(ASTValidationRule):
     def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
         if not storable(node.value):
-            self.report_error(GraphQLError(MESSAGE, node, extensions={"code": "BAD_USER_INPUT"}))
+            self.report_error(GraphQLError(UNSTORABLE, node, extensions={"code": "BAD_USER_INPUT"}))
 
 
 def unstorable_variable(value: Any, path: str = "variables") -> str | None:

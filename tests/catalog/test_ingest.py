@@ -452,6 +452,26 @@ def test_every_problem_is_reported_with_its_line(
     assert count(db, "drs_objects") == 0
 
 
+def test_text_the_database_cannot_store_is_refused_with_its_line(
+    db: Session, orgs: Orgs, accession: Callable[[], str], tmp_path: Path
+) -> None:
+    acc = accession()
+    path = jsonl(
+        tmp_path / "nul.jsonl",
+        a_dataset(orgs, acc, title="a\u0000b"),  # 1
+        a_dataset(orgs, accession()),  # 2
+        a_file(acc, "nul-name", name="x\u0000y"),  # 3
+        a_file(acc, "nul-alias", aliases=["ok", "a\u0000"]),  # 4
+    )
+
+    problems = refused(db, path)
+
+    message = "strings may not contain NUL characters or unpaired surrogates"
+    assert problems[0] == f"1: title: {message}"
+    assert f"4: aliases: {message}" in problems
+    assert count(db, "datasets") == 0
+
+
 def test_files_of_a_refused_dataset_are_not_reported_again(
     db: Session, orgs: Orgs, accession: Callable[[], str], tmp_path: Path
 ) -> None:
