@@ -20,11 +20,13 @@ from api.drs.documents import drs_hostname
 from api.drs.routes import DrsConfig, drs_routes
 from api.graphql.endpoint import GraphQLConfig, graphql_endpoint
 from api.graphql.schema import schema
+from api.search_backend import build_search_backend
 from api.settings import SIGNING_ALGORITHMS, Settings
 from api.storage_route import local_route
 from catalog.storage import build_storage, load_or_create_signing_key
 from governance.keys import KeyStore
 from governance.passports import PassportVerifier, TrustedBroker, TrustedVisaIssuer
+from search.backend import SearchBackend
 
 SIGNING_KEY_FILE = "storage-signing.key"
 
@@ -79,10 +81,15 @@ def build_passport_verifier(settings: Settings, key_store: KeyStore) -> Passport
 
 
 def create_app(
-    settings: Settings, sessions: sessionmaker[Session], *, issuer: BuiltinIssuer | None = None
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    issuer: BuiltinIssuer | None = None,
+    search: SearchBackend | None = None,
 ) -> Starlette:
-    """``issuer`` defaults to the built-in issuer of ``settings``; tests pass one loaded once."""
+    """``issuer`` and ``search`` default to what ``settings`` configure; tests pass their own."""
     issuer = issuer or load_issuer(settings)
+    search = search or build_search_backend(settings)
     verifier = build_verifier(settings, issuer)
     visa_keys = KeyStore(
         cache_seconds=settings.jwks_cache_seconds,
@@ -152,6 +159,7 @@ def create_app(
         schema=schema.graphql_schema,
         sessions=sessions,
         base_url=settings.base_url,
+        search=search,
         max_depth=settings.graphql_max_depth,
         max_complexity=settings.graphql_max_complexity,
     )

@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Enum,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -242,6 +243,12 @@ class Dataset(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retired_reason: Mapped[str | None] = mapped_column(Text)
+    row_version: Mapped[int] = mapped_column(
+        BigInteger,
+        server_default="1",
+        server_onupdate=FetchedValue(),
+        comment="Raised by a trigger on every update; the search index's external version.",
+    )
 
     terms: Mapped[list[DatasetTerm]] = relationship(lazy="raise", cascade="all, delete-orphan")
     data_use: Mapped[list[DatasetDataUse]] = relationship(

@@ -63,6 +63,45 @@ def read_bytes(
     return Decision.DENIED
 
 
+@dataclass(frozen=True)
+class ReadableScope:
+    """``read_bytes`` as sets, for filtering many datasets at once (search's "only what I can
+    access"); ``dataset_ids`` are the controlled datasets the caller holds a grant or a visa
+    for. ``admits`` must agree with ``read_bytes`` on every dataset; a test holds them to
+    it over every combination of facts."""
+
+    levels: frozenset[AccessLevel]
+    dataset_ids: frozenset[uuid.UUID]
+    steward_ids: frozenset[uuid.UUID]
+
+    def admits(self, dataset: DatasetAccessFacts) -> bool:
+        if dataset.steward_id in self.steward_ids:
+            return True
+        if dataset.status is not DatasetStatus.PUBLISHED:
+            return False
+        if dataset.access_level is AccessLevel.CONTROLLED:
+            return dataset.id in self.dataset_ids
+        return dataset.access_level in self.levels
+
+
+def readable_scope(
+    principal: Principal,
+    *,
+    granted_dataset_ids: Collection[uuid.UUID],
+    visa_dataset_ids: Collection[uuid.UUID] = (),
+) -> ReadableScope:
+    """``granted_dataset_ids``: datasets with an active grant for the principal right now;
+    ``visa_dataset_ids``: datasets that valid visas name."""
+    levels = {AccessLevel.OPEN}
+    if principal.is_authenticated:
+        levels.add(AccessLevel.REGISTERED)
+    return ReadableScope(
+        levels=frozenset(levels),
+        dataset_ids=frozenset(granted_dataset_ids) | frozenset(visa_dataset_ids),
+        steward_ids=principal.organizations_with(RoleName.STEWARD),
+    )
+
+
 def dataset_url(base_url: str, accession: str) -> str:
     """The URL that names a dataset in ControlledAccessGrants visas (their ``value``)."""
     return f"{base_url}/datasets/{accession}"

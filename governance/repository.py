@@ -44,6 +44,16 @@ def granted_dataset_ids(
     return set(session.scalars(stmt))
 
 
+def all_granted_dataset_ids(
+    session: Session, user_id: uuid.UUID | None, now: datetime
+) -> set[uuid.UUID]:
+    """Every dataset the user holds an active grant for at ``now``."""
+    if user_id is None:
+        return set()
+    stmt = select(AccessGrant.dataset_id).where(AccessGrant.user_id == user_id, active(now))
+    return set(session.scalars(stmt))
+
+
 def grant_for_update(session: Session, grant_id: uuid.UUID) -> AccessGrant | None:
     stmt = select(AccessGrant).where(AccessGrant.id == grant_id).with_for_update()
     return session.scalars(stmt).one_or_none()

@@ -5,10 +5,12 @@ from alembic import context
 
 import catalog.models
 import governance.models
+import search.models
 from catalog.db import Base
 
 assert catalog.models  # the imports register every package's tables on the metadata
 assert governance.models
+assert search.models
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.graphql.dataloaders import Loaders
 from catalog.principals import Principal
+from search.backend import SearchBackend
 
 
 @dataclass
@@ -16,6 +17,7 @@ class Context:
     session: Session
     principal: Principal
     base_url: str
+    search: SearchBackend
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     loaders: Loaders = field(init=False)
 

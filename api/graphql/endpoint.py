@@ -38,6 +38,7 @@ from api.graphql.limits import limit_rules
 from api.graphql.text import StorableStringLiterals, unstorable_variable
 from catalog.errors import AtriumError
 from catalog.schemas import UNSTORABLE
+from search.backend import SearchBackend
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class GraphQLConfig:
     schema: GraphQLSchema
     sessions: sessionmaker[Session]
     base_url: str
+    search: SearchBackend
     max_depth: int
     max_complexity: int
 
@@ -111,7 +113,12 @@ def _execute_in_transaction(
 ) -> ExecutionResult:
     with config.sessions() as session:
         principal = principal_from_claims(session, claims)
-        context = Context(session=session, principal=principal, base_url=config.base_url)
+        context = Context(
+            session=session,
+            principal=principal,
+            base_url=config.base_url,
+            search=config.search,
+        )
 
         async def run() -> ExecutionResult:
             outcome = execute(
@@ -161,7 +168,11 @@ def _operation_type(document: DocumentNode, name: str | None) -> OperationType |
 
 
 def _unexpected(error: GraphQLError) -> bool:
-    return error.original_error is not None and not isinstance(error.original_error, AtriumError)
+    """Domain refusals and GraphQL's own input errors (which wrap a GraphQLError when a
+    variable does not fit its type) are the caller's; anything else is ours."""
+    return error.original_error is not None and not isinstance(
+        error.original_error, AtriumError | GraphQLError
+    )
 
 
 def _format(result: ExecutionResult) -> dict[str, Any]:
@@ -180,6 +191,8 @@ def _format_error(error: GraphQLError) -> dict[str, Any]:
             extensions["field"] = original.field
         formatted["message"] = original.message
         formatted["extensions"] = extensions
+    elif isinstance(original, GraphQLError):
+        formatted["extensions"] = {"code": "BAD_USER_INPUT"}
     elif original is not None:
         log.error("unexpected error in %s", error.path, exc_info=original)
         formatted["message"] = "Internal server error"

@@ -17,9 +17,10 @@ from api.graphql.identity.committee_create import CommitteeCreate
 from api.graphql.identity.organization_create import OrganizationCreate
 from api.graphql.identity.role_assign import RoleAssign
 from api.graphql.identity.types import IdentityQuery
+from api.graphql.search.queries import SearchQueries
 
 
-class Query(CatalogQuery, IdentityQuery, graphene.ObjectType):
+class Query(CatalogQuery, SearchQueries, IdentityQuery, graphene.ObjectType):
     """Read the catalog."""
 
 

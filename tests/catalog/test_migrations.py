@@ -104,24 +104,40 @@ def test_head_matches_the_models(fresh_engine: Engine) -> None:
     assert diff == [], "\n".join(map(repr, diff))
 
 
-def test_head_creates_the_enum_types_sequence_and_audit_triggers(fresh_engine: Engine) -> None:
+def test_head_creates_the_enum_types_sequence_and_triggers(fresh_engine: Engine) -> None:
     """What autogenerate does not compare: sequences, triggers and their function."""
     migrate.upgrade(fresh_engine)
 
     created = leftovers(fresh_engine)
     assert created["types"] == ENUM_TYPES
     assert "dataset_accession_seq" in created["relations"]
-    assert created["functions"] == {"refuse_audit_change"}
-    with fresh_engine.connect() as conn:
-        triggers = set(
+    assert created["functions"] == {
+        "refuse_audit_change",
+        "datasets_raise_row_version",
+        "datasets_enqueue_search",
+    }
+    assert triggers_on(fresh_engine, "audit_events") == {
+        "audit_events_append_only",
+        "audit_events_no_truncate",
+    }
+    assert triggers_on(fresh_engine, "datasets") == {
+        "datasets_row_version",
+        "datasets_search_insert",
+        "datasets_search_update",
+    }
+
+
+def triggers_on(engine: Engine, table: str) -> set[str]:
+    with engine.connect() as conn:
+        return set(
             conn.execute(
                 text(
                     "SELECT tgname FROM pg_trigger"
-                    " WHERE tgrelid = 'audit_events'::regclass AND NOT tgisinternal"
-                )
+                    " WHERE tgrelid = CAST(:table AS regclass) AND NOT tgisinternal"
+                ),
+                {"table": table},
             ).scalars()
         )
-    assert triggers == {"audit_events_append_only", "audit_events_no_truncate"}
 
 
 def test_upgrade_downgrade_upgrade_round_trip(fresh_engine: Engine) -> None:

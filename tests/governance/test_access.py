@@ -8,7 +8,13 @@ import pytest
 
 from catalog.models import AccessLevel, DatasetStatus, RoleName
 from catalog.principals import ANONYMOUS, Principal, Role
-from governance.access import DatasetAccessFacts, Decision, dataset_url, read_bytes
+from governance.access import (
+    DatasetAccessFacts,
+    Decision,
+    dataset_url,
+    read_bytes,
+    readable_scope,
+)
 
 STEWARD_ORG = uuid.uuid4()
 URL = dataset_url("https://atrium.example.org", "ATR-DS-000001")
@@ -78,3 +84,25 @@ def test_only_stewards_read_drafts_and_retired_datasets(
 
 def test_dataset_url_is_stable() -> None:
     assert URL == "https://atrium.example.org/datasets/ATR-DS-000001"
+
+
+@pytest.mark.parametrize("status", list(DatasetStatus))
+@pytest.mark.parametrize("level", list(AccessLevel))
+@pytest.mark.parametrize("principal", [ANONYMOUS, RESEARCHER, STEWARD, ADMIN])
+@pytest.mark.parametrize("grant", [False, True])
+@pytest.mark.parametrize("visa", [False, True])
+def test_the_set_form_agrees_with_the_rule(
+    status: DatasetStatus, level: AccessLevel, principal: Principal, grant: bool, visa: bool
+) -> None:
+    """Search filters with the scope; DRS decides with read_bytes: they must never differ."""
+    dataset = facts(level, status)
+    scope = readable_scope(
+        principal,
+        granted_dataset_ids={dataset.id} if grant else set(),
+        visa_dataset_ids={dataset.id} if visa else set(),
+    )
+    decision = read_bytes(
+        principal, dataset, has_active_grant=grant, visa_dataset_urls=[URL] if visa else []
+    )
+
+    assert scope.admits(dataset) is decision.allowed
