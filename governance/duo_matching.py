@@ -188,6 +188,10 @@ class _Coverage(enum.Enum):
     UNDECIDABLE = "undecidable"
 
 
+_COVERAGE_ORDER = (_Coverage.COVERED, _Coverage.UNDECIDABLE, _Coverage.OUTSIDE)
+"""From best to worst: an item is as covered as the best verdict any permission term gives."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Verdict:
     """``text`` is the item's description when ``plain`` (read after "request is for"), else
@@ -290,9 +294,6 @@ def _permission_checks(
         _permission_check(permission, items, verdicts, overall, diseases)
         for permission in permissions
     ]
-
-
-_COVERAGE_ORDER = (_Coverage.COVERED, _Coverage.UNDECIDABLE, _Coverage.OUTSIDE)
 
 
 def _permission_check(
