@@ -141,6 +141,7 @@ def create_app(
     app.state.settings = settings
     app.state.issuer = issuer
     app.state.sessions = sessions
+    app.state.search = search
     app.state.drs = DrsConfig(
         sessions=sessions,
         base_url=settings.base_url,

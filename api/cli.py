@@ -1,4 +1,4 @@
-"""The ``atrium`` command: serve, demo, ingest, token, db."""
+"""The ``atrium`` command: serve, demo, ingest, token, search, db."""
 
 from __future__ import annotations
 
@@ -71,6 +71,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(handler=_token)
+
+    search = commands.add_parser("search", help="maintain the search index")
+    search_commands = search.add_subparsers(required=True, metavar="ACTION")
+    reindex = search_commands.add_parser(
+        "reindex", help="rebuild the index from Postgres and switch searches to it atomically"
+    )
+    reindex.set_defaults(handler=_search_reindex)
+    check = search_commands.add_parser("check", help="compare Postgres with the index")
+    check.set_defaults(handler=_search_check)
+    status = search_commands.add_parser("status", help="index lag: pending and parked changes")
+    status.set_defaults(handler=_search_status)
+    retry = search_commands.add_parser("retry-parked", help="give parked changes another try")
+    retry.set_defaults(handler=_search_retry_parked)
 
     db = commands.add_parser("db", help="migrate the database schema")
     db_commands = db.add_subparsers(required=True, metavar="ACTION")
@@ -167,6 +180,69 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             console.print(f"[red]{exc}[/red]")
             return 2
     print(mint_token(settings, subject=args.sub, ttl_seconds=args.ttl))
+    return 0
+
+
+def _search_reindex(settings: Settings, _args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from api.database import open_engine, session_factory
+    from api.search_backend import build_search_backend
+    from search.indexing import reindex
+
+    backend = build_search_backend(settings)
+    with open_engine(settings) as engine, Progress(console=console) as progress:
+        task = progress.add_task(f"reindexing into {backend.name}", total=None)
+        count = reindex(
+            session_factory(engine),
+            backend,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    console.print(f"indexed {count} datasets")
+    return 0
+
+
+def _search_check(settings: Settings, _args: argparse.Namespace) -> int:
+    from api.database import open_engine, session_factory
+    from api.search_backend import build_search_backend
+    from search.indexing import check
+
+    with open_engine(settings) as engine:
+        report = check(session_factory(engine), build_search_backend(settings))
+    console.print(f"checked {report.checked} datasets")
+    for label, accessions in (
+        ("missing from the index", report.missing),
+        ("older in the index", report.stale),
+        ("different in the index", report.different),
+        ("in the index but not in Postgres", report.extra),
+    ):
+        if accessions:
+            console.print(f"[red]{len(accessions)} {label}:[/red] {', '.join(accessions[:20])}")
+    if report.consistent:
+        console.print("[green]the index equals Postgres[/green]")
+        return 0
+    return 1
+
+
+def _search_status(settings: Settings, _args: argparse.Namespace) -> int:
+    from api.database import open_engine, session_factory
+    from search import outbox
+
+    with open_engine(settings) as engine, session_factory(engine)() as session:
+        state = outbox.status(session)
+    print(
+        f"pending={state.pending} parked={state.parked}"
+        f" oldest_pending_seconds={state.oldest_pending_seconds:.1f}"
+    )
+    return 0
+
+
+def _search_retry_parked(settings: Settings, _args: argparse.Namespace) -> int:
+    from api.database import open_engine, session_factory
+    from search import outbox
+
+    with open_engine(settings) as engine, session_factory(engine).begin() as session:
+        console.print(f"{outbox.retry_parked(session)} parked changes queued again")
     return 0
 
 

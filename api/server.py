@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from api.app import create_app
 from api.database import open_engine, session_factory
 from api.settings import Settings
+from search.indexing import start_indexer
 
 
 def serve(
@@ -26,7 +27,10 @@ def serve(
     with ExitStack() as stack:
         if engine is None:
             engine = stack.enter_context(open_engine(settings))
-        app = create_app(settings, session_factory(engine))
+        sessions = session_factory(engine)
+        app = create_app(settings, sessions)
+        if settings.index_in_process:
+            stack.callback(start_indexer(sessions, app.state.search))
         scheme = "https" if certfile else "http"
         Console(stderr=True).print(
             f"Atrium serving at {scheme}://{settings.host}:{settings.port}"

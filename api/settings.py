@@ -60,6 +60,16 @@ class Settings(BaseSettings):
         default=None,
         description="Elasticsearch URL. Unset: search runs on Postgres full-text search.",
     )
+    elasticsearch_index: str = Field(
+        default="atrium-datasets",
+        pattern=r"^[a-z0-9][a-z0-9._-]*$",
+        description="Alias searches read; reindexing moves it between concrete indices.",
+    )
+    index_in_process: bool = Field(
+        default=True,
+        description="Run the search indexer inside `atrium serve` (off when `atrium worker`"
+        " runs separately).",
+    )
     data_dir: Path = Field(
         default=Path(".atrium"),
         description="Embedded Postgres, the built-in issuer's signing key, local file storage.",

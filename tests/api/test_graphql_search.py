@@ -160,3 +160,28 @@ def test_unknown_facet_fields_and_filters_are_refused_before_running(client, cat
 @pytest.mark.parametrize("words", ['"unbalanced', "title:(foo AND", "a AND OR NOT", "\\"])
 def test_query_syntax_never_fails(client, catalog, words) -> None:  # type: ignore[no-untyped-def]
     assert search(client, q=words)["totalCount"] >= 0
+
+
+STATUS = "{ searchIndexStatus { backend pendingChanges parkedChanges lagSeconds } }"
+
+
+def test_index_status_for_administrators_only(client, factory, db) -> None:  # type: ignore[no-untyped-def]
+    factory.dataset(publish=True)
+    admin = factory.headers("root", (RoleName.ADMIN, None))
+
+    status = gql(client, STATUS, headers=admin)["searchIndexStatus"]
+    unauthenticated = gql_errors(client, STATUS)
+    researcher = gql_errors(client, STATUS, headers=factory.headers("rita"))
+    steward = factory.organization()
+    stewarding = gql_errors(
+        client, STATUS, headers=factory.headers("sue", (RoleName.STEWARD, steward.slug))
+    )
+
+    assert status["backend"] == "postgres"
+    assert status["pendingChanges"] >= 1
+    assert status["lagSeconds"] >= 0
+    assert unauthenticated[0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert researcher[0]["extensions"]["code"] == "FORBIDDEN"
+    assert stewarding[0]["extensions"]["code"] == "FORBIDDEN"
+    outbox.drain(db, PostgresBackend())
+    assert gql(client, STATUS, headers=admin)["searchIndexStatus"]["pendingChanges"] == 0

@@ -15,13 +15,15 @@ from api.graphql.search.types import (
     SearchFilters,
     SearchHighlight,
     SearchHit,
+    SearchIndexStatus,
     SearchSort,
 )
 from catalog import repository
+from catalog.errors import Forbidden, Unauthenticated
 from catalog.models import Dataset, RoleName
 from governance import repository as grants
 from governance.access import readable_scope
-from search import service
+from search import outbox, service
 from search.facets import Facet
 from search.query import AccessFilter, SearchQuery, SortOrder, Visibility, encode_cursor
 
@@ -43,6 +45,27 @@ class SearchQueries(graphene.ObjectType):
         description="Search published datasets (and drafts the caller stewards); retired"
         " datasets never appear.",
     )
+
+    search_index_status = graphene.Field(
+        SearchIndexStatus,
+        required=True,
+        description="Index lag: pending and parked changes (administrators only).",
+    )
+
+    @staticmethod
+    def resolve_search_index_status(_root: Any, info: graphene.ResolveInfo) -> Any:
+        c = ctx(info)
+        if not c.principal.is_authenticated:
+            raise Unauthenticated("sign in as an administrator")
+        if not c.principal.is_admin:
+            raise Forbidden("only administrators see the index status")
+        state = outbox.status(c.session, now=c.now)
+        return SearchIndexStatus(
+            backend=c.search.name,
+            pending_changes=state.pending,
+            parked_changes=state.parked,
+            lag_seconds=state.lag_seconds,
+        )
 
     @staticmethod
     def resolve_search(

@@ -124,3 +124,16 @@ class SearchConnection(graphene.ObjectType):
             )
             for facet in wanted
         ]
+
+
+class SearchIndexStatus(graphene.ObjectType):
+    """How far the index trails Postgres, for monitoring (administrators only)."""
+
+    backend = graphene.String(required=True, description="postgres or elasticsearch.")
+    pending_changes = graphene.Int(required=True, description="Changes not yet indexed.")
+    parked_changes = graphene.Int(
+        required=True, description="Changes that kept failing and wait for an operator."
+    )
+    lag_seconds = graphene.Float(
+        required=True, description="Age of the oldest pending change (0 when none)."
+    )
