@@ -1,4 +1,4 @@
-"""The ``atrium`` command: serve, demo, ingest, token, db."""
+"""The ``atrium`` command: serve, demo, ingest, token, keys, worker, db."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from governance.signing_keys import KeyRing
 
 console = Console(stderr=True)
 
@@ -71,6 +75,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(handler=_token)
+
+    keys = commands.add_parser("keys", help="list, rotate or retire Atrium's signing keys")
+    key_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    key_commands.add_parser("list", help="every key with its state").set_defaults(
+        handler=_keys_list
+    )
+    key_commands.add_parser(
+        "rotate", help="make a new active key; the previous one stays published"
+    ).set_defaults(handler=_keys_rotate)
+    retire = key_commands.add_parser(
+        "retire", help="drop a published key from the JWKS: what it signed stops verifying"
+    )
+    retire.add_argument("kid", help="key id (see `atrium keys list`)")
+    retire.set_defaults(handler=_keys_retire)
 
     db = commands.add_parser("db", help="migrate the database schema")
     db_commands = db.add_subparsers(required=True, metavar="ACTION")
@@ -167,6 +185,38 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             console.print(f"[red]{exc}[/red]")
             return 2
     print(mint_token(settings, subject=args.sub, ttl_seconds=args.ttl))
+    return 0
+
+
+def _key_ring(settings: Settings) -> KeyRing:
+    from api.auth.issuer import key_ring_dir
+    from governance.signing_keys import KeyRing
+
+    return KeyRing.open(key_ring_dir(settings.data_dir))
+
+
+def _keys_list(settings: Settings, _args: argparse.Namespace) -> int:
+    for entry in _key_ring(settings).entries:
+        print(f"{entry.kid}\t{entry.state.value}\t{entry.created_at}")
+    return 0
+
+
+def _keys_rotate(settings: Settings, _args: argparse.Namespace) -> int:
+    kid = _key_ring(settings).rotate()
+    console.print(f"new active key {kid}; the previous key stays published until retired")
+    print(kid)
+    return 0
+
+
+def _keys_retire(settings: Settings, args: argparse.Namespace) -> int:
+    from catalog.errors import AtriumError
+
+    try:
+        _key_ring(settings).retire(args.kid)
+    except AtriumError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        return 1
+    console.print(f"key {args.kid} retired: it is no longer published")
     return 0
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import BindParameter, ColumnElement, DateTime, and_, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Session
 
+from catalog.models import Committee, Dataset, DatasetStatus, Organization
 from governance.models import AccessGrant
 
 
@@ -65,3 +67,29 @@ def grants_of_datasets(session: Session, dataset_ids: Sequence[uuid.UUID]) -> Se
         .order_by(AccessGrant.expires_at.desc())
     )
     return session.scalars(stmt).all()
+
+
+class VisaSource(NamedTuple):
+    """An active grant with the names its visa carries."""
+
+    grant: AccessGrant
+    accession: str
+    committee_slug: str | None
+    steward_slug: str
+
+
+def visa_sources(session: Session, user_id: uuid.UUID, now: datetime) -> list[VisaSource]:
+    """The user's grants active at ``now`` on published datasets, by accession."""
+    stmt = (
+        select(AccessGrant, Dataset.accession, Committee.slug, Organization.slug)
+        .join(Dataset, Dataset.id == AccessGrant.dataset_id)
+        .join(Organization, Organization.id == Dataset.steward_id)
+        .outerjoin(Committee, Committee.id == Dataset.committee_id)
+        .where(
+            AccessGrant.user_id == user_id,
+            active(now),
+            Dataset.status == DatasetStatus.PUBLISHED,
+        )
+        .order_by(Dataset.accession, AccessGrant.expires_at.desc())
+    )
+    return [VisaSource(*row) for row in session.execute(stmt)]
