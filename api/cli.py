@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(handler=_token)
 
+    worker = commands.add_parser(
+        "worker", help="deliver notifications and run grant expiry jobs until stopped"
+    )
+    worker.add_argument("--once", action="store_true", help="drain everything due, then exit")
+    worker.set_defaults(handler=_worker)
+
     keys = commands.add_parser("keys", help="list, rotate or retire Atrium's signing keys")
     key_commands = keys.add_subparsers(required=True, metavar="ACTION")
     key_commands.add_parser("list", help="every key with its state").set_defaults(
@@ -186,6 +192,14 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             return 2
     print(mint_token(settings, subject=args.sub, ttl_seconds=args.ttl))
     return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from api import worker
+    from api.database import open_engine
+
+    with open_engine(settings, pool_size=2) as engine:
+        return worker.run(settings, engine, once=args.once)
 
 
 def _key_ring(settings: Settings) -> KeyRing:
