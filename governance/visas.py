@@ -22,7 +22,7 @@ from typing import Any
 from joserfc import jwt
 from sqlalchemy.orm import Session
 
-from catalog import audit
+from catalog import audit, service
 from catalog.errors import Unauthenticated
 from catalog.principals import Principal
 from governance import repository
@@ -59,20 +59,25 @@ class VisaIssuer:
     ring: KeyRing
     ttl_seconds: int = 3600
 
-    def subject_of(self, principal: Principal) -> str:
+    def subject_of(self, session: Session, principal: Principal) -> str:
         """The caller's ``sub`` in Atrium's namespace: the token's own ``sub`` when Atrium's
         issuer signed it (so the passport matches the caller's bearer token), else Atrium's
-        opaque user id (another issuer's ``sub`` means nothing under Atrium's ``iss``)."""
-        if principal.user_id is None or principal.subject is None:
+        opaque user id (another issuer's ``sub`` means nothing under Atrium's ``iss``), which
+        is created for a caller Atrium has not met yet."""
+        if principal.issuer is None or principal.subject is None:
             raise Unauthenticated("a passport needs an authenticated caller")
         if principal.issuer == self.issuer:
             return principal.subject
-        return str(principal.user_id)
+        if principal.user_id is not None:
+            return str(principal.user_id)
+        user = service.ensure_user(session, issuer=principal.issuer, subject=principal.subject)
+        return str(user.id)
 
     def visas(self, session: Session, principal: Principal, *, now: datetime) -> list[IssuedVisa]:
         """One visa per active grant of the caller on a published dataset."""
-        subject = self.subject_of(principal)
-        assert principal.user_id is not None
+        subject = self.subject_of(session, principal)
+        if principal.user_id is None:
+            return []  # a caller Atrium never stored holds no grants
         issued_at = int(now.timestamp())
         found = []
         for source in repository.visa_sources(session, principal.user_id, now):
@@ -116,7 +121,7 @@ class VisaIssuer:
         visas = self.visas(session, principal, now=now)
         issued_at = int(now.timestamp())
         expires_at = issued_at + self.ttl_seconds
-        subject = self.subject_of(principal)
+        subject = self.subject_of(session, principal)
         claims = {
             "iss": self.issuer,
             "sub": subject,

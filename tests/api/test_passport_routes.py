@@ -129,6 +129,18 @@ def test_a_caller_without_grants_gets_an_empty_passport(atrium: Atrium) -> None:
     assert claims_of(passport_of(atrium, "rita"))["ga4gh_passport_v1"] == []
 
 
+def test_a_caller_atrium_never_stored_gets_an_empty_passport(atrium: Atrium) -> None:
+    token = atrium.issuer.mint("never-seen")
+
+    response = atrium.client.get(
+        "/ga4gh/passport/v1/passport", headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == 200
+    claims = claims_of(response.json()["access_token"])
+    assert (claims["sub"], claims["ga4gh_passport_v1"]) == ("never-seen", [])
+
+
 @pytest.mark.parametrize("path", ["/ga4gh/passport/v1/passport", "/userinfo"])
 def test_anonymous_callers_are_told_to_authenticate(atrium: Atrium, path: str) -> None:
     response = atrium.client.get(path)
