@@ -20,12 +20,15 @@ from api.drs.documents import drs_hostname
 from api.drs.routes import DrsConfig, drs_routes
 from api.graphql.endpoint import GraphQLConfig, graphql_endpoint
 from api.graphql.schema import schema
+from api.passport_routes import PassportConfig, passport_routes
 from api.search_backend import build_search_backend
 from api.settings import SIGNING_ALGORITHMS, Settings
 from api.storage_route import local_route
 from catalog.storage import build_storage, load_or_create_signing_key
+from governance.access import committee_url, organization_url
 from governance.keys import KeyStore
 from governance.passports import PassportVerifier, TrustedBroker, TrustedVisaIssuer
+from governance.visas import VisaIssuer
 from search.backend import SearchBackend
 
 SIGNING_KEY_FILE = "storage-signing.key"
@@ -46,7 +49,7 @@ def build_verifier(settings: Settings, issuer: BuiltinIssuer | None) -> TokenVer
             issuer=issuer.issuer,
             audience=issuer.audience,
             algorithms=("RS256",),
-            local_keys=issuer.key_set(),
+            local_keys=issuer.key_set,
         )
     assert all(set(p.algorithms) <= set(SIGNING_ALGORITHMS) for p in policies.values())
     return TokenVerifier(
@@ -65,18 +68,36 @@ def load_issuer(settings: Settings) -> BuiltinIssuer | None:
     )
 
 
-def build_passport_verifier(settings: Settings, key_store: KeyStore) -> PassportVerifier | None:
-    if not settings.trusted_brokers:
+def build_passport_verifier(
+    settings: Settings, key_store: KeyStore, issuer: BuiltinIssuer | None = None
+) -> PassportVerifier | None:
+    brokers = [TrustedBroker(b.issuer, b.jwks_uri) for b in settings.trusted_brokers]
+    visa_issuers = [
+        TrustedVisaIssuer(v.issuer, frozenset(v.sources), v.jku, frozenset(v.source_prefixes))
+        for v in settings.trusted_visa_issuers
+    ]
+    if settings.trust_own_passports and issuer is not None:
+        brokers.append(TrustedBroker(issuer.issuer, issuer.jwks_uri))
+        visa_issuers.append(own_visa_issuer(settings, issuer))
+    if not brokers:
         return None
     return PassportVerifier(
-        brokers=[TrustedBroker(b.issuer, b.jwks_uri) for b in settings.trusted_brokers],
-        visa_issuers=[
-            TrustedVisaIssuer(v.issuer, frozenset(v.sources), v.jku)
-            for v in settings.trusted_visa_issuers
-        ],
+        brokers=brokers,
+        visa_issuers=visa_issuers,
         key_store=key_store,
         audiences=(settings.token_audience, settings.base_url),
         leeway_seconds=settings.clock_skew_seconds,
+    )
+
+
+def own_visa_issuer(settings: Settings, issuer: BuiltinIssuer) -> TrustedVisaIssuer:
+    """Atrium's own visas: any of its committees (or stewards) as ``source``, its JWKS as
+    ``jku``; the keys come from the ring in process, never over HTTP."""
+    return TrustedVisaIssuer(
+        issuer.issuer,
+        frozenset(),
+        issuer.jwks_uri,
+        frozenset({committee_url(settings.base_url, ""), organization_url(settings.base_url, "")}),
     )
 
 
@@ -94,8 +115,9 @@ def create_app(
     visa_keys = KeyStore(
         cache_seconds=settings.jwks_cache_seconds,
         min_refetch_seconds=settings.jwks_min_refetch_seconds,
+        local={issuer.jwks_uri: issuer.key_set} if issuer else {},
     )
-    passports = build_passport_verifier(settings, visa_keys)
+    passports = build_passport_verifier(settings, visa_keys, issuer)
 
     async def jwks(_request: Request) -> Response:
         return JSONResponse(issuer.public_jwks() if issuer else {"keys": []})
@@ -128,6 +150,7 @@ def create_app(
     app = Starlette(
         routes=[
             *drs_routes(),
+            *passport_routes(),
             local_route(storage.local),
             Route("/", home),
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
@@ -155,6 +178,12 @@ def create_app(
         organization_name=settings.organization_name,
         organization_url=settings.organization_url or settings.base_url,
         version=version("atrium-commons"),
+    )
+    app.state.passport = PassportConfig(
+        sessions=sessions,
+        visas=VisaIssuer(issuer.issuer, issuer.jwks_uri, issuer.ring, settings.visa_ttl_seconds)
+        if issuer
+        else None,
     )
     app.state.graphql = GraphQLConfig(
         schema=schema.graphql_schema,

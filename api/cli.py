@@ -1,4 +1,4 @@
-"""The ``atrium`` command: serve, demo, ingest, token, search, db."""
+"""The ``atrium`` command: serve, demo, ingest, token, keys, worker, search, db."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from governance.signing_keys import KeyRing
 
 console = Console(stderr=True)
 
@@ -84,6 +88,26 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_search_status)
     retry = search_commands.add_parser("retry-parked", help="give parked changes another try")
     retry.set_defaults(handler=_search_retry_parked)
+
+    worker = commands.add_parser(
+        "worker", help="deliver notifications and run grant expiry jobs until stopped"
+    )
+    worker.add_argument("--once", action="store_true", help="drain everything due, then exit")
+    worker.set_defaults(handler=_worker)
+
+    keys = commands.add_parser("keys", help="list, rotate or retire Atrium's signing keys")
+    key_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    key_commands.add_parser("list", help="every key with its state").set_defaults(
+        handler=_keys_list
+    )
+    key_commands.add_parser(
+        "rotate", help="make a new active key; the previous one stays published"
+    ).set_defaults(handler=_keys_rotate)
+    retire = key_commands.add_parser(
+        "retire", help="drop a published key from the JWKS: what it signed stops verifying"
+    )
+    retire.add_argument("kid", help="key id (see `atrium keys list`)")
+    retire.set_defaults(handler=_keys_retire)
 
     db = commands.add_parser("db", help="migrate the database schema")
     db_commands = db.add_subparsers(required=True, metavar="ACTION")
@@ -243,6 +267,46 @@ def _search_retry_parked(settings: Settings, _args: argparse.Namespace) -> int:
 
     with open_engine(settings) as engine, session_factory(engine).begin() as session:
         console.print(f"{outbox.retry_parked(session)} parked changes queued again")
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from api import worker
+    from api.database import open_engine
+
+    with open_engine(settings, pool_size=2) as engine:
+        return worker.run(settings, engine, once=args.once)
+
+
+def _key_ring(settings: Settings) -> KeyRing:
+    from api.auth.issuer import key_ring_dir
+    from governance.signing_keys import KeyRing
+
+    return KeyRing.open(key_ring_dir(settings.data_dir))
+
+
+def _keys_list(settings: Settings, _args: argparse.Namespace) -> int:
+    for entry in _key_ring(settings).entries:
+        print(f"{entry.kid}\t{entry.state.value}\t{entry.created_at}")
+    return 0
+
+
+def _keys_rotate(settings: Settings, _args: argparse.Namespace) -> int:
+    kid = _key_ring(settings).rotate()
+    console.print(f"new active key {kid}; the previous key stays published until retired")
+    print(kid)
+    return 0
+
+
+def _keys_retire(settings: Settings, args: argparse.Namespace) -> int:
+    from catalog.errors import AtriumError
+
+    try:
+        _key_ring(settings).retire(args.kid)
+    except AtriumError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        return 1
+    console.print(f"key {args.kid} retired: it is no longer published")
     return 0
 
 

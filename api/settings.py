@@ -45,7 +45,13 @@ class TrustedVisaIssuerSetting(BaseModel):
     """A visa issuer whose ControlledAccessGrants visas Atrium honours."""
 
     issuer: str = Field(description="The visa issuer's `iss`.")
-    sources: list[str] = Field(description="Allowed `source` values (organisations, DACs).")
+    sources: list[str] = Field(
+        default_factory=list, description="Allowed `source` values (organisations, DACs)."
+    )
+    source_prefixes: list[str] = Field(
+        default_factory=list,
+        description="Allowed `source` URL prefixes, each ending in '/' (e.g. all committees).",
+    )
     jku: str | None = Field(default=None, description="The only JWKS URL its visas may name.")
 
 
@@ -91,6 +97,35 @@ class Settings(BaseSettings):
     trusted_visa_issuers: list[TrustedVisaIssuerSetting] = Field(
         default_factory=list,
         description="Visa issuers (JSON list of {issuer, sources, jku?}).",
+    )
+    trust_own_passports: bool = Field(
+        default=False,
+        description="Accept passports and visas Atrium itself issued (checked with its key ring).",
+    )
+    visa_ttl_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="Longest life of an issued visa or passport (never beyond the grant).",
+    )
+    notify_webhook_url: str | None = Field(
+        default=None,
+        description="Where `atrium worker` POSTs notifications. Unset: they are kept, unsent.",
+    )
+    notify_webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of the `Atrium-Signature` webhook header."
+    )
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Delivery attempts before a notification is parked."
+    )
+    notify_backoff_seconds: float = Field(
+        default=30, gt=0, description="First retry delay; doubles per attempt, with jitter."
+    )
+    grant_reminder_days: int = Field(
+        default=7, ge=1, le=365, description="Days before a grant's expiry that its holder is told."
+    )
+    worker_idle_seconds: float = Field(
+        default=30, gt=0, description="Longest sleep of `atrium worker` when nothing is due."
     )
     builtin_issuer: bool = Field(
         default=True,

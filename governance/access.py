@@ -105,3 +105,13 @@ def readable_scope(
 def dataset_url(base_url: str, accession: str) -> str:
     """The URL that names a dataset in ControlledAccessGrants visas (their ``value``)."""
     return f"{base_url}/datasets/{accession}"
+
+
+def committee_url(base_url: str, slug: str) -> str:
+    """The URL that names a committee as the ``source`` of the visas its grants become."""
+    return f"{base_url}/committees/{slug}"
+
+
+def organization_url(base_url: str, slug: str) -> str:
+    """The ``source`` of visas for a dataset without a committee: its stewarding organization."""
+    return f"{base_url}/organizations/{slug}"

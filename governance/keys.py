@@ -60,6 +60,9 @@ class KeyStore:
     clock: Callable[[], float] = time.time
     client: httpx.AsyncClient | None = None
     """An HTTP client to use instead of one created on first use; the store never closes it."""
+    local: dict[str, Callable[[], KeySet]] = field(default_factory=dict)
+    """Key sets this process holds, by the JWKS URL that publishes them (Atrium's own key
+    ring): returned as they are now, never fetched, so a rotation shows at once."""
     _own_client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
     _cache: dict[tuple[str, str | None], _CachedKeys] = field(
         default_factory=dict, init=False, repr=False
@@ -87,6 +90,8 @@ class KeyStore:
         at most once per ``min_refetch_seconds``, so unsigned garbage naming a trusted issuer
         cannot make us hammer that issuer. Raises ``KeysUnavailable``.
         """
+        if jwks_uri is not None and jwks_uri in self.local:
+            return self.local[jwks_uri]()
         slot = (issuer, jwks_uri)
         cached = self._cache.get(slot)
         if cached is not None and self._usable(cached, kid):

@@ -94,7 +94,8 @@ class TrustedBroker:
 @dataclass(frozen=True)
 class TrustedVisaIssuer:
     """A Visa Issuer whose ControlledAccessGrants Atrium honours, for the listed ``source``
-    organisations only (exact, case-sensitive strings).
+    organisations only: exact, case-sensitive strings in ``sources``, or URLs starting with
+    one of ``source_prefixes`` (each ending in "/", e.g. every committee of one Atrium).
 
     ``jku`` is the only JWKS URL accepted in its Visa Document Tokens' headers; without it, its
     document tokens are refused. Its Visa Access Tokens use keys from OIDC discovery."""
@@ -102,6 +103,7 @@ class TrustedVisaIssuer:
     issuer: str
     sources: frozenset[str]
     jku: str | None = None
+    source_prefixes: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         _require_secure_url(self.issuer, "visa issuer")
@@ -110,6 +112,16 @@ class TrustedVisaIssuer:
         if isinstance(self.sources, str) or not all(isinstance(s, str) for s in self.sources):
             raise ValueError("sources must be a set of source URL strings")
         object.__setattr__(self, "sources", frozenset(self.sources))
+        if isinstance(self.source_prefixes, str):
+            raise ValueError("source_prefixes must be a set of URL prefixes")
+        for prefix in self.source_prefixes:
+            _require_secure_url(prefix, "source prefix")
+            if not prefix.endswith("/"):
+                raise ValueError("a source prefix must end with '/'")
+        object.__setattr__(self, "source_prefixes", frozenset(self.source_prefixes))
+
+    def speaks_for(self, source: str) -> bool:
+        return source in self.sources or any(source.startswith(p) for p in self.source_prefixes)
 
 
 @dataclass(frozen=True)
@@ -414,7 +426,7 @@ class PassportVerifier:
             raise _Refusal("was asserted in the future")
         value = _url_claim(visa, "value")
         source = _url_claim(visa, "source")
-        if source not in candidate.issuer.sources:
+        if not candidate.issuer.speaks_for(source):
             raise _Refusal("source is not trusted for its issuer")
         by = visa.get("by")
         if not isinstance(by, str) or by not in GRANTING_AUTHORITIES:

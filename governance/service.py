@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from catalog import audit, repository, service
 from catalog.errors import Forbidden, Invalid, InvalidTransition, NotFound
-from catalog.models import AccessLevel
+from catalog.models import AccessLevel, Dataset
 from catalog.principals import Principal
-from governance import policies
+from governance import notifications, policies
 from governance import repository as grants
-from governance.models import AccessGrant
+from governance.models import AccessGrant, NotificationKind
 
 
 def grant_access(
@@ -101,5 +101,13 @@ def revoke_grant(
         object_type="access_grant",
         object_id=str(grant.id),
         summary={"reason": reason},
+    )
+    dataset = session.get(Dataset, grant.dataset_id)
+    assert dataset is not None  # the foreign key holds
+    notifications.enqueue(
+        session,
+        NotificationKind.GRANT_REVOKED,
+        [grant.user_id],
+        {**notifications.grant_payload(grant, dataset.accession), "reason": reason},
     )
     return grant

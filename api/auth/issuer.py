@@ -1,5 +1,6 @@
-"""The built-in OIDC issuer of the embedded default: an RSA key kept in the data directory,
-published as a JWKS, and used to mint tokens for local users (``atrium token``)."""
+"""The built-in OIDC issuer of the embedded default: Atrium's key ring in the data directory
+(``governance.signing_keys``), published as a JWKS, and used to mint tokens for local users
+(``atrium token``)."""
 
 from __future__ import annotations
 
@@ -11,36 +12,42 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-KEY_FILE = "issuer-rs256.pem"
+from governance.signing_keys import ALGORITHM, KeyRing
+
+RING_DIR = "ring"
+JWKS_PATH = "/.well-known/jwks.json"
 
 
 class BuiltinIssuer:
-    def __init__(self, issuer: str, audience: str, key: RSAKey) -> None:
+    def __init__(self, issuer: str, audience: str, ring: KeyRing) -> None:
         self.issuer = issuer
         self.audience = audience
-        self.key = key
-        self.kid = str(key.kid)
+        self.ring = ring
 
     @classmethod
     def from_data_dir(cls, data_dir: Path, *, issuer: str, audience: str) -> BuiltinIssuer:
-        """Load the signing key, creating it (mode 0600) on first start."""
-        path = data_dir / "keys" / KEY_FILE
-        if path.exists():
-            key = RSAKey.import_key(path.read_bytes())
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            key = RSAKey.generate_key(2048, private=True)
-            path.touch(mode=0o600)
-            path.write_bytes(key.as_pem(private=True))
-        key.ensure_kid()
-        return cls(issuer, audience, key)
+        """Open the key ring, creating it with one key (mode 0600) on first start."""
+        return cls(issuer, audience, KeyRing.open(key_ring_dir(data_dir)))
+
+    @property
+    def key(self) -> RSAKey:
+        """The active signing key."""
+        return self.ring.active_key
+
+    @property
+    def kid(self) -> str:
+        return str(self.key.kid)
+
+    @property
+    def jwks_uri(self) -> str:
+        return f"{self.issuer}{JWKS_PATH}"
 
     def public_jwks(self) -> dict[str, Any]:
-        public = self.key.as_dict(private=False)
-        return {"keys": [{**public, "use": "sig", "alg": "RS256", "kid": self.kid}]}
+        return self.ring.public_jwks()
 
     def key_set(self) -> KeySet:
-        return KeySet([self.key])
+        """Every published key: tokens signed before a rotation verify until retirement."""
+        return self.ring.verification_keys()
 
     def mint(
         self,
@@ -62,15 +69,32 @@ class BuiltinIssuer:
         }
         if name:
             claims["name"] = name
-        header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
-        return jwt.encode(header, claims, self.key, algorithms=["RS256"])
+        key = self.key
+        header = {"alg": ALGORITHM, "typ": "JWT", "kid": str(key.kid)}
+        return jwt.encode(header, claims, key, algorithms=[ALGORITHM])
 
     def discovery_document(self) -> dict[str, Any]:
         return {
             "issuer": self.issuer,
-            "jwks_uri": f"{self.issuer}/.well-known/jwks.json",
+            "jwks_uri": self.jwks_uri,
+            "userinfo_endpoint": f"{self.issuer}/userinfo",
             "response_types_supported": ["id_token"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "name"],
+            "id_token_signing_alg_values_supported": [ALGORITHM],
+            "scopes_supported": ["openid", "ga4gh_passport_v1"],
+            "claims_supported": [
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "nbf",
+                "jti",
+                "name",
+                "ga4gh_passport_v1",
+            ],
         }
+
+
+def key_ring_dir(data_dir: Path) -> Path:
+    return data_dir / "keys" / RING_DIR

@@ -33,7 +33,9 @@ class IssuerPolicy:
     audience: str
     algorithms: tuple[str, ...]
     jwks_uri: str | None = None
-    local_keys: KeySet | None = None
+    local_keys: KeySet | Callable[[], KeySet] | None = None
+    """Keys held in process (the built-in issuer's ring): a set, or a function returning the
+    current set so that a rotation is seen without a restart."""
 
 
 @dataclass
@@ -99,6 +101,8 @@ class TokenVerifier:
     async def _keys(self, policy: IssuerPolicy, kid: Any) -> KeySet:
         """Built-in keys as they are; an external issuer's from the ``KeyStore`` (cached,
         refetched early only for an unknown ``kid`` and then rate-limited)."""
+        if callable(policy.local_keys):
+            return policy.local_keys()
         if policy.local_keys is not None:
             return policy.local_keys
         try:

@@ -13,6 +13,8 @@ from api.graphql.catalog.files_register import FilesRegister
 from api.graphql.catalog.queries import CatalogQuery
 from api.graphql.governance.access_grant_create import AccessGrantCreate
 from api.graphql.governance.access_grant_revoke import AccessGrantRevoke
+from api.graphql.governance.notification_mark_read import NotificationMarkRead
+from api.graphql.governance.notifications import NotificationQuery
 from api.graphql.identity.committee_create import CommitteeCreate
 from api.graphql.identity.organization_create import OrganizationCreate
 from api.graphql.identity.role_assign import RoleAssign
@@ -20,7 +22,7 @@ from api.graphql.identity.types import IdentityQuery
 from api.graphql.search.queries import SearchQueries
 
 
-class Query(CatalogQuery, SearchQueries, IdentityQuery, graphene.ObjectType):
+class Query(CatalogQuery, SearchQueries, IdentityQuery, NotificationQuery, graphene.ObjectType):
     """Read the catalog."""
 
 
@@ -38,6 +40,7 @@ class Mutation(graphene.ObjectType):
     role_assign = RoleAssign.Field(description=RoleAssign.__doc__)
     access_grant_create = AccessGrantCreate.Field(description=AccessGrantCreate.__doc__)
     access_grant_revoke = AccessGrantRevoke.Field(description=AccessGrantRevoke.__doc__)
+    notification_mark_read = NotificationMarkRead.Field(description=NotificationMarkRead.__doc__)
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation)

@@ -73,3 +73,27 @@ def test_token_with_bad_role_fails_cleanly(
     assert "unknown role 'wizard'" in capsys.readouterr().err
     assert main(["token", "--sub", "bob", "--role", "steward:no-such-org"]) == 2
     assert "no organization 'no-such-org'" in capsys.readouterr().err
+
+
+def test_keys_rotate_and_retire_change_the_published_key_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ATRIUM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ATRIUM_PUBLIC_BASE_URL", "http://atrium.test")
+    settings = Settings()
+    issuer = load_issuer(settings)
+    assert issuer is not None
+    first = issuer.kid
+
+    assert main(["keys", "rotate"]) == 0
+    second = capsys.readouterr().out.strip()
+    assert main(["keys", "list"]) == 0
+    listed = [line.split("\t")[:2] for line in capsys.readouterr().out.splitlines()]
+    assert listed == [[first, "published"], [second, "active"]]
+
+    assert main(["keys", "retire", second]) == 1
+    assert "rotate first" in capsys.readouterr().err
+    assert main(["keys", "retire", first]) == 0
+    assert [k["kid"] for k in issuer.public_jwks()["keys"]] == [second]
+    assert main(["keys", "retire", "nope"]) == 1
+    assert "no key 'nope'" in capsys.readouterr().err

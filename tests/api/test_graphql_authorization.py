@@ -159,6 +159,13 @@ CASES = [
         lambda w: {"g": w.grant_id},
         frozenset({"admin"}),
     ),
+    Case(
+        "notificationMarkRead",
+        "mutation($i: [UUID!]!) { notificationMarkRead(ids: $i) { errors { code } } }",
+        lambda w: {"i": [w.grant_id]},
+        frozenset(ROLES) - {"anonymous"},
+        lambda _role: "UNAUTHENTICATED",
+    ),
 ]
 
 

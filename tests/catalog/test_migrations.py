@@ -26,7 +26,14 @@ assert catalog.models  # the imports register every package's tables on Base.met
 assert governance.models
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
-ENUM_TYPES = {"organization_kind", "role_name", "access_level", "dataset_status", "term_role"}
+ENUM_TYPES = {
+    "organization_kind",
+    "role_name",
+    "access_level",
+    "dataset_status",
+    "term_role",
+    "notification_kind",
+}
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +182,39 @@ def test_cli_upgrades_and_downgrades_the_configured_database(
 
     assert cli.main(["db", "upgrade", HEAD]) == 0
     assert revision(fresh_engine) == HEAD
+
+
+def test_0005_marks_grants_that_already_expired_as_announced(fresh_engine: Engine) -> None:
+    """Otherwise the first worker run would announce every expiry in the table's history."""
+    migrate.upgrade(fresh_engine, "0003")
+    with fresh_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO organizations (id, slug, name, kind)"
+                " VALUES ('00000000-0000-0000-0000-00000000000a', 'org-a', 'A', 'steward');"
+                "INSERT INTO users (id, issuer, subject)"
+                " VALUES ('00000000-0000-0000-0000-00000000000b', 'https://i', 'gina');"
+                "INSERT INTO datasets (id, title, steward_id, access_level)"
+                " VALUES ('00000000-0000-0000-0000-00000000000c', 'D',"
+                " '00000000-0000-0000-0000-00000000000a', 'controlled');"
+                "INSERT INTO access_grants (id, user_id, dataset_id, starts_at, expires_at,"
+                " granted_by) VALUES"
+                " ('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-00000000000b',"
+                "  '00000000-0000-0000-0000-00000000000c', now() - interval '9 days',"
+                "  now() - interval '1 day', 'admin'),"
+                " ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-00000000000b',"
+                "  '00000000-0000-0000-0000-00000000000c', now() - interval '9 days',"
+                "  now() + interval '1 day', 'admin')"
+            )
+        )
+
+    migrate.upgrade(fresh_engine, "0005")
+
+    with fresh_engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT right(id::text, 1), expiry_recorded_at IS NOT NULL,"
+                " expiry_reminded_at IS NOT NULL FROM access_grants ORDER BY id"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [("1", True, True), ("2", False, False)]

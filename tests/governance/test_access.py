@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.orm import Session
 
 from catalog.models import AccessLevel, DatasetStatus, RoleName
-from catalog.principals import ANONYMOUS, Principal, Role
+from catalog.principals import ANONYMOUS, SYSTEM, Principal, Role
 from governance.access import (
     DatasetAccessFacts,
     Decision,
@@ -15,6 +17,9 @@ from governance.access import (
     read_bytes,
     readable_scope,
 )
+from governance.repository import has_grant
+from governance.service import revoke_grant
+from tests.factories import Factory
 
 STEWARD_ORG = uuid.uuid4()
 URL = dataset_url("https://atrium.example.org", "ATR-DS-000001")
@@ -106,3 +111,18 @@ def test_the_set_form_agrees_with_the_rule(
     )
 
     assert scope.admits(dataset) is decision.allowed
+
+
+def test_has_grant_is_true_only_for_an_active_grant_of_that_dataset(
+    db: Session, factory: Factory
+) -> None:
+    granted = factory.dataset(publish=True, access_level="controlled")
+    other = factory.dataset(publish=True, access_level="controlled")
+    grant = factory.grant("gina", granted)
+    now = datetime.now(UTC)
+
+    assert has_grant(db, grant.user_id, granted.id, now) is True
+    assert has_grant(db, grant.user_id, other.id, now) is False
+    assert has_grant(db, grant.user_id, granted.id, grant.expires_at) is False
+    revoke_grant(db, SYSTEM, grant_id=grant.id, reason="done")
+    assert has_grant(db, grant.user_id, granted.id, now) is False

@@ -978,3 +978,89 @@ def test_an_issuer_configured_twice_is_refused(world: World) -> None:
             visa_issuers=[],
             key_store=KeyStore(),
         )
+
+
+# --- replay -------------------------------------------------------------------------------------
+# Passports and visas are bearer JWTs with no nonce: Passport 1.2 expects a visa to be relayed
+# in many passports until its `exp`, so a `jti` seen twice is not an attack and is not refused.
+# A replay Atrium refuses is a token used where its signer did not put it (ADR 0003).
+
+
+def test_a_visa_replayed_as_a_passport_is_refused(world: World) -> None:
+    error = refused(world, [visa(world)])
+
+    assert error.message == "passport typ must be vnd.ga4gh.passport+jwt"
+
+
+def test_a_visa_replayed_as_a_passport_by_a_broker_that_also_issues_visas_is_refused(
+    world: World,
+) -> None:
+    """Even signed by a trusted broker's key, a token typed as a visa is not a passport."""
+    token = visa(world, key=world.keys.broker_rsa, claims={"iss": world.broker})
+
+    assert refused(world, [token]).message == "passport typ must be vnd.ga4gh.passport+jwt"
+
+
+def test_a_passport_replayed_as_a_visa_is_not_counted(world: World) -> None:
+    inner = passport(world, [visa(world)])
+
+    grants = check(world, [passport(world, [inner])])
+
+    assert one_rejection(grants) == "visa has no ga4gh_visa_v1 object with a type"
+
+
+def test_a_passport_replayed_after_its_expiry_is_refused_even_with_live_visas(
+    world: World,
+) -> None:
+    stale = passport(world, [visa(world, claims={"exp": NOW + 86_400})], exp=NOW - 3600)
+
+    assert refused(world, [stale]).message == "passport has expired"
+
+
+def test_a_visa_relayed_twice_grants_once(world: World) -> None:
+    token = visa(world)
+
+    grants = check(world, [passport(world, [token, token]), passport(world, [token])])
+
+    assert grants.dataset_urls == {DATASET}
+    assert grants.rejected == ()
+
+
+# --- source prefixes ----------------------------------------------------------------------------
+
+COMMITTEES = "https://dac.example.org/committees/"
+
+
+def prefixed_issuer(world: World) -> list[TrustedVisaIssuer]:
+    return [TrustedVisaIssuer(world.visa_issuer, frozenset(), world.jku, frozenset({COMMITTEES}))]
+
+
+def test_a_source_under_a_trusted_prefix_is_counted(world: World) -> None:
+    token = visa(world, source=f"{COMMITTEES}dac-42")
+
+    grants = check(world, [passport(world, [token])], visa_issuers=prefixed_issuer(world))
+
+    assert grants.dataset_urls == {DATASET}
+
+
+@pytest.mark.parametrize(
+    "source", ["https://dac.example.org/committees-evil/x", "https://dac.example.org/committees"]
+)
+def test_a_source_outside_the_prefix_is_not_counted(world: World, source: str) -> None:
+    token = visa(world, source=source)
+
+    grants = check(world, [passport(world, [token])], visa_issuers=prefixed_issuer(world))
+
+    assert one_rejection(grants) == "visa source is not trusted for its issuer"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [
+        ("https://dac.example.org/committees", "must end with '/'"),
+        ("http://dac.example.org/committees/", "must be an https URL"),
+    ],
+)
+def test_a_source_prefix_must_be_an_https_path_ending_in_a_slash(prefix: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrustedVisaIssuer("https://dac.example.org", frozenset(), None, frozenset({prefix}))

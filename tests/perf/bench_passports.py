@@ -24,9 +24,9 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
+from governance.access import dataset_url as make_dataset_url
 from governance.keys import KeyStore
 from governance.passports import PassportVerifier, TrustedBroker, TrustedVisaIssuer
-from governance.passports import dataset_url as make_dataset_url
 
 BROKER = "https://broker.example.org"
 VISA_ISSUER = "https://dac.example.org"
