@@ -1,0 +1,240 @@
+"""The tamper-evident audit chain: sealing committed events into one hash chain, and verifying
+it. docs/adr/0004-audit-chain.md defines the canonical form an outside auditor re-implements.
+
+Writers never chain anything: ``catalog.audit`` inserts events unsealed, so appending holds no
+other writer back. ``seal`` runs in a transaction of its own, after the writers' commits, and
+gives every committed unsealed event the next position, its predecessor's hash and its own.
+Sealers take one advisory lock, so two never extend the chain from the same head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+GENESIS = bytes(32)
+"""The ``prev_hash`` of the first event."""
+
+SEAL_LOCK = 0x41_75_64_69_74  # "Audit": the advisory lock key every sealer takes
+SEAL_BATCH = 5_000
+VERIFY_BATCH = 10_000
+
+_UNSEALED = text(
+    "SELECT id, occurred_at, actor, action, object_type, object_id, summary::text"
+    " FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT :limit"
+)
+_HEAD = text("SELECT seq, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1")
+_SEAL = text(
+    "UPDATE audit_events e SET seq = s.seq, prev_hash = s.prev_hash, hash = s.hash"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[]), CAST(:prevs AS bytea[]),"
+    " CAST(:hashes AS bytea[])) AS s(id, seq, prev_hash, hash) WHERE e.id = s.id"
+)
+_CHAIN = text(
+    "SELECT seq, id, occurred_at, actor, action, object_type, object_id, summary::text,"
+    " prev_hash, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY seq"
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """The hashed content of one event."""
+
+    seq: int
+    id: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    summary: Any
+
+
+class NotCanonical(ValueError):
+    """A summary holds a value the canonical form has no spelling for (a non-integer number)."""
+
+
+def canonical(event: Event, prev_hash: bytes) -> bytes:
+    """The bytes an event's hash covers: a JSON array canonicalized as in RFC 8785, whose
+    numbers are all integers (see the ADR)."""
+    occurred = event.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    fields = [
+        event.seq,
+        event.id,
+        occurred,
+        event.actor,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.summary,
+        prev_hash.hex(),
+    ]
+    return _json(fields).encode()
+
+
+def check_summary(summary: Any) -> None:
+    """Refuse a summary the chain could not seal, before it is written."""
+    _json(summary)
+
+
+def event_hash(event: Event, prev_hash: bytes) -> bytes:
+    return hashlib.sha256(canonical(event, prev_hash)).digest()
+
+
+def _json(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ",".join(_json(v) for v in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(f"{_json(k)}:{_json(value[k])}" for k in keys) + "}"
+    raise NotCanonical(f"no canonical form for {type(value).__name__} {value!r}")
+
+
+def seal(session: Session, *, wait: bool = True) -> int:
+    """Chain every committed unsealed event, in id order; the number sealed.
+
+    Call it in a transaction that has written nothing else and commit right after: events the
+    caller's own transaction inserted would be sealed too, and the lock held until its end.
+    With ``wait=False`` it returns 0 at once if another sealer is running; that sealer, or the
+    next, picks the events up.
+    """
+    if wait:
+        session.execute(text("SET LOCAL lock_timeout = 0"))
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEAL_LOCK})
+    elif not session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEAL_LOCK}
+    ).scalar_one():
+        return 0
+    head = session.execute(_HEAD).one_or_none()
+    seq, prev = (int(head.seq), bytes(head.hash)) if head else (0, GENESIS)
+    sealed = 0
+    while rows := session.execute(_UNSEALED, {"limit": SEAL_BATCH}).all():
+        ids, seqs, prevs, hashes = [], [], [], []
+        for row in rows:
+            seq += 1
+            digest = event_hash(_event(seq, row), prev)
+            ids.append(row.id)
+            seqs.append(seq)
+            prevs.append(prev)
+            hashes.append(digest)
+            prev = digest
+        session.execute(_SEAL, {"ids": ids, "seqs": seqs, "prevs": prevs, "hashes": hashes})
+        sealed += len(rows)
+    return sealed
+
+
+def _event(seq: int, row: Any) -> Event:
+    return Event(
+        seq=seq,
+        id=row.id,
+        occurred_at=row.occurred_at,
+        actor=row.actor,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        summary=json.loads(row.summary),
+    )
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first event at which the chain does not hold."""
+
+    seq: int
+    id: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    events: int
+    seconds: float
+    head_seq: int
+    head_hash: bytes
+    broken: Break | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def verify(
+    connection: Connection, *, progress: Callable[[int], None] | None = None
+) -> Verification:
+    """Recompute the chain from its first event, streaming it with a server-side cursor so
+    memory stays constant; stop at the first break."""
+    started = time.perf_counter()
+    result = connection.execution_options(stream_results=True, yield_per=VERIFY_BATCH).execute(
+        _CHAIN
+    )
+    checked, prev, broken = 0, GENESIS, None
+    for rows in result.partitions():
+        checked, prev, broken = _check(rows, checked, prev)
+        if progress is not None:
+            progress(checked)
+        if broken is not None:
+            break
+    result.close()
+    return Verification(
+        events=checked,
+        seconds=time.perf_counter() - started,
+        head_seq=checked,
+        head_hash=prev,
+        broken=broken,
+    )
+
+
+def _check(
+    rows: Iterable[Sequence[Any]], checked: int, prev: bytes
+) -> tuple[int, bytes, Break | None]:
+    """Check the rows that follow ``checked`` good events, the last of which hashed to
+    ``prev``; rows are ``_CHAIN``'s columns."""
+    for row in rows:
+        seq, id_, expected = row[0], row[1], checked + 1
+        if seq != expected:
+            problem = f"seq {seq} where {expected} was expected: an event is missing or moved"
+            return checked, prev, Break(seq, id_, problem)
+        if bytes(row[8]) != prev:
+            problem = "prev_hash is not the hash of the event before it"
+            return checked, prev, Break(seq, id_, problem)
+        try:
+            occurred_at, actor, action, object_type, object_id = row[2:7]
+            summary = json.loads(row[7])
+            event = Event(seq, id_, occurred_at, actor, action, object_type, object_id, summary)
+            digest = event_hash(event, prev)
+        except NotCanonical as exc:
+            return checked, prev, Break(seq, id_, f"summary is not canonical: {exc}")
+        if digest != bytes(row[9]):
+            problem = "hash does not match the event's content"
+            return checked, prev, Break(seq, id_, problem)
+        checked, prev = expected, digest
+    return checked, prev, None
+
+
+def unsealed(connection: Connection) -> int:
+    """Committed events not yet in the chain."""
+    count: int = connection.execute(
+        text("SELECT count(*) FROM audit_events WHERE seq IS NULL")
+    ).scalar_one()
+    return count
