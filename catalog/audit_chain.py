@@ -185,8 +185,8 @@ def verify(
     """Recompute the chain from its first event, streaming it with a server-side cursor so
     memory stays constant; stop at the first break."""
     started = time.perf_counter()
-    result = connection.execution_options(stream_results=True, yield_per=VERIFY_BATCH).execute(
-        _CHAIN
+    result = connection.execute(
+        _CHAIN, execution_options={"stream_results": True, "yield_per": VERIFY_BATCH}
     )
     checked, prev, broken = 0, GENESIS, None
     for rows in result.partitions():

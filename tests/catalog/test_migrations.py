@@ -180,4 +180,5 @@ def test_audit_chain_migration_chains_existing_events(fresh_engine: Engine) -> N
         chain = conn.execute(text("SELECT id, seq FROM audit_events ORDER BY id")).all()
         result = audit_chain.verify(conn)
     assert [seq for _, seq in chain] == [1, 2, 3]
-    assert result.intact and result.events == 3
+    assert result.intact
+    assert result.events == 3
