@@ -122,8 +122,7 @@ def seal(session: Session, *, wait: bool = True) -> int:
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEAL_LOCK}
     ).scalar_one():
         return 0
-    head = session.execute(_HEAD).one_or_none()
-    seq, prev = (int(head.seq), bytes(head.hash)) if head else (0, GENESIS)
+    seq, prev = head(session)
     sealed = 0
     while rows := session.execute(_UNSEALED, {"limit": SEAL_BATCH}).all():
         ids, seqs, prevs, hashes = [], [], [], []
@@ -138,6 +137,12 @@ def seal(session: Session, *, wait: bool = True) -> int:
         session.execute(_SEAL, {"ids": ids, "seqs": seqs, "prevs": prevs, "hashes": hashes})
         sealed += len(rows)
     return sealed
+
+
+def head(session: Session) -> tuple[int, bytes]:
+    """Position and hash of the last sealed event; (0, GENESIS) before the first."""
+    row = session.execute(_HEAD).one_or_none()
+    return (int(row.seq), bytes(row.hash)) if row else (0, GENESIS)
 
 
 def _event(seq: int, row: Any) -> Event:

@@ -13,13 +13,14 @@ from api.graphql.catalog.files_register import FilesRegister
 from api.graphql.catalog.queries import CatalogQuery
 from api.graphql.governance.access_grant_create import AccessGrantCreate
 from api.graphql.governance.access_grant_revoke import AccessGrantRevoke
+from api.graphql.governance.audit_events import AuditQuery
 from api.graphql.identity.committee_create import CommitteeCreate
 from api.graphql.identity.organization_create import OrganizationCreate
 from api.graphql.identity.role_assign import RoleAssign
 from api.graphql.identity.types import IdentityQuery
 
 
-class Query(CatalogQuery, IdentityQuery, graphene.ObjectType):
+class Query(CatalogQuery, IdentityQuery, AuditQuery, graphene.ObjectType):
     """Read the catalog."""
 
 
