@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ _HEAD = text("SELECT seq, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY 
 _SEAL = text(
     "UPDATE audit_events e SET seq = s.seq, prev_hash = s.prev_hash, hash = s.hash"
     " FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[]), CAST(:prevs AS bytea[]),"
-    " CAST(:hashes AS bytea[])) AS s(id, seq, prev_hash, hash) WHERE e.id = s.id"
+    " CAST(:hashes AS bytea[])) AS s(id, seq, prev_hash, hash)"
+    " WHERE e.id = s.id AND e.id BETWEEN :low AND :high"
 )
 _CHAIN = text(
     "SELECT seq, id, occurred_at, actor, action, object_type, object_id, summary::text,"
@@ -61,10 +63,25 @@ class NotCanonical(ValueError):
     """A summary holds a value the canonical form has no spelling for (a non-integer number)."""
 
 
+def _refuse(number: str) -> Any:
+    raise NotCanonical(f"no canonical form for the number {number}")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_DECODER = json.JSONDecoder(parse_float=_refuse, parse_constant=_refuse)
+_ABOVE_E000 = re.compile("[\ue000-\U0010ffff]")
+
+
 def canonical(event: Event, prev_hash: bytes) -> bytes:
     """The bytes an event's hash covers: a JSON array canonicalized as in RFC 8785, whose
-    numbers are all integers (see the ADR)."""
-    occurred = event.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    numbers are all integers (see the ADR).
+
+    The C encoder of ``json`` writes exactly that when every key sorts the same by code point
+    as by UTF-16 code unit, which can only differ once a character at or above U+E000 occurs;
+    then the slower exact writer runs instead.
+    """
+    utc = event.occurred_at.astimezone(UTC).replace(tzinfo=None)
+    occurred = utc.isoformat(timespec="microseconds") + "Z"
     fields = [
         event.seq,
         event.id,
@@ -76,7 +93,10 @@ def canonical(event: Event, prev_hash: bytes) -> bytes:
         event.summary,
         prev_hash.hex(),
     ]
-    return _json(fields).encode()
+    form = _ENCODER.encode(fields)
+    if _ABOVE_E000.search(form):
+        form = _json(fields)
+    return form.encode()
 
 
 def check_summary(summary: Any) -> None:
@@ -89,22 +109,23 @@ def event_hash(event: Event, prev_hash: bytes) -> bytes:
 
 
 def _json(value: Any) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
+    """RFC 8785 for values without fractions; refuses what it cannot spell."""
+    if value is None or isinstance(value, bool | int):
+        return json.dumps(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "[" + ",".join(_json(v) for v in value) + "]"
-    if isinstance(value, dict):
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
         return "{" + ",".join(f"{_json(k)}:{_json(value[k])}" for k in keys) + "}"
     raise NotCanonical(f"no canonical form for {type(value).__name__} {value!r}")
+
+
+def parse_summary(stored: str) -> Any:
+    """A summary as stored (jsonb text), refusing the numbers the canonical form has no
+    spelling for."""
+    return _DECODER.decode(stored)
 
 
 def seal(session: Session, *, wait: bool = True) -> int:
@@ -134,7 +155,17 @@ def seal(session: Session, *, wait: bool = True) -> int:
             prevs.append(prev)
             hashes.append(digest)
             prev = digest
-        session.execute(_SEAL, {"ids": ids, "seqs": seqs, "prevs": prevs, "hashes": hashes})
+        session.execute(
+            _SEAL,
+            {
+                "ids": ids,
+                "seqs": seqs,
+                "prevs": prevs,
+                "hashes": hashes,
+                "low": ids[0],
+                "high": ids[-1],
+            },
+        )
         sealed += len(rows)
     return sealed
 
@@ -154,7 +185,7 @@ def _event(seq: int, row: Any) -> Event:
         action=row.action,
         object_type=row.object_type,
         object_id=row.object_id,
-        summary=json.loads(row.summary),
+        summary=parse_summary(row.summary),
     )
 
 
@@ -225,7 +256,7 @@ def _check(
             return checked, prev, Break(seq, id_, problem)
         try:
             occurred_at, actor, action, object_type, object_id = row[2:7]
-            summary = json.loads(row[7])
+            summary = parse_summary(row[7])
             event = Event(seq, id_, occurred_at, actor, action, object_type, object_id, summary)
             digest = event_hash(event, prev)
         except NotCanonical as exc:
