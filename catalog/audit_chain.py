@@ -225,7 +225,7 @@ def verify(
         _CHAIN, execution_options={"stream_results": True, "yield_per": VERIFY_BATCH}
     )
     checked, prev, broken = 0, GENESIS, None
-    for rows in result.partitions():
+    for rows in result.partitions(VERIFY_BATCH):
         checked, prev, broken = _check(rows, checked, prev)
         if progress is not None:
             progress(checked)

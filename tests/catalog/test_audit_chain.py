@@ -319,3 +319,16 @@ def test_concurrent_writers_make_one_chain(committed_database_url: str) -> None:
     assert result.intact
     assert result.events == total
     engine.dispose()
+
+
+def test_verify_streams_in_batches(
+    db: Session, sealed: list[tuple[int, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Constant memory: rows arrive a batch at a time, never all at once."""
+    monkeypatch.setattr("catalog.audit_chain.VERIFY_BATCH", 2)
+    seen: list[int] = []
+
+    result = verify(db.connection(), progress=seen.append)
+
+    assert seen == [2, 4, 5]
+    assert result.intact
