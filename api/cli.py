@@ -1,4 +1,4 @@
-"""The ``atrium`` command: serve, demo, ingest, token, keys, worker, search, db."""
+"""The ``atrium`` command: serve, demo, ingest, token, keys, worker, search, audit, db."""
 
 from __future__ import annotations
 
@@ -117,6 +117,16 @@ def _parser() -> argparse.ArgumentParser:
     down = db_commands.add_parser("downgrade", help="migrate back to a revision (e.g. -1, base)")
     down.add_argument("revision")
     down.set_defaults(handler=_db_downgrade)
+
+    audit = commands.add_parser("audit", help="seal and verify the tamper-evident audit chain")
+    audit_commands = audit.add_subparsers(required=True, metavar="ACTION")
+    verify = audit_commands.add_parser(
+        "verify", help="seal committed events, then recompute the whole chain (exit 1 if broken)"
+    )
+    verify.add_argument("--no-seal", action="store_true", help="verify only what is already sealed")
+    verify.set_defaults(handler=_audit_verify)
+    seal = audit_commands.add_parser("seal", help="chain committed events that are not yet")
+    seal.set_defaults(handler=_audit_seal)
     return parser
 
 
@@ -327,6 +337,44 @@ def _db_downgrade(settings: Settings, args: argparse.Namespace) -> int:
     with open_engine(settings, prepared=False) as engine:
         migrate.downgrade(engine, args.revision)
     console.print(f"database at {args.revision}")
+    return 0
+
+
+def _audit_seal(settings: Settings, _args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from api.database import open_engine
+    from catalog.audit_chain import seal
+
+    with open_engine(settings) as engine, Session(engine) as session, session.begin():
+        sealed = seal(session)
+    console.print(f"{sealed} events sealed")
+    return 0
+
+
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from api.database import open_engine
+    from catalog.audit_chain import seal, unsealed, verify
+
+    with open_engine(settings) as engine:
+        if not args.no_seal:
+            with Session(engine) as session, session.begin():
+                seal(session)
+        with engine.connect() as connection:
+            result = verify(connection)
+            waiting = unsealed(connection)
+    print(
+        f"{result.events} events verified in {result.seconds:.2f} s"
+        f" ({result.events_per_second:,.0f} events/s); head {result.head_seq}"
+        f" {result.head_hash.hex()}; {waiting} not yet sealed"
+    )
+    if result.broken is not None:
+        broken = result.broken
+        print(f"BROKEN at seq {broken.seq} (event id {broken.id}): {broken.problem}")
+        return 1
+    print("chain intact")
     return 0
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.identity import assign_cli_roles, mint_token
 from api.settings import Settings
-from catalog import demo, repository, service
+from catalog import audit, demo, repository, service
 from catalog.ingest.runner import IngestReport, ingest_records
 from catalog.models import DatasetStatus
 from catalog.principals import SYSTEM
@@ -38,15 +38,17 @@ def load_demo(
     console: Console | None,
 ) -> IngestReport:
     """Create (or confirm) the demo catalog; loading the same sizes and seed again is a no-op."""
-    with Session(engine) as session, session.begin():
-        _ensure_organizations(session)
-        report = ingest_records(
-            session,
-            demo.records(datasets=datasets, files_per_dataset=files_per_dataset, seed=seed),
-            source="demo",
-            console=console,
-        )
-        _retire_some(session, datasets)
+    with Session(engine) as session:
+        with session.begin():
+            _ensure_organizations(session)
+            report = ingest_records(
+                session,
+                demo.records(datasets=datasets, files_per_dataset=files_per_dataset, seed=seed),
+                source="demo",
+                console=console,
+            )
+            _retire_some(session, datasets)
+        audit.seal_appended(session, wait=True)
     written = _write_local_files(
         settings, datasets=datasets, files_per_dataset=files_per_dataset, seed=seed
     )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.issuer import BuiltinIssuer
 from api.settings import Settings
-from catalog import service
+from catalog import audit, service
 from catalog.errors import AtriumError
 from catalog.models import RoleName
 from catalog.principals import SYSTEM
@@ -37,20 +37,22 @@ def assign_cli_roles(
     engine: Engine, settings: Settings, *, subject: str, roles: Sequence[str]
 ) -> None:
     parsed = [parse_role(r) for r in roles]
-    with Session(engine) as session, session.begin():
-        service.ensure_user(session, issuer=settings.issuer_url, subject=subject)
-        for role, scope in parsed:
-            try:
-                service.assign_role(
-                    session,
-                    SYSTEM,
-                    issuer=settings.issuer_url,
-                    subject=subject,
-                    role=role,
-                    scope=scope,
-                )
-            except AtriumError as exc:
-                raise ValueError(f"{role.value}:{scope or ''}: {exc.message}") from exc
+    with Session(engine) as session:
+        with session.begin():
+            service.ensure_user(session, issuer=settings.issuer_url, subject=subject)
+            for role, scope in parsed:
+                try:
+                    service.assign_role(
+                        session,
+                        SYSTEM,
+                        issuer=settings.issuer_url,
+                        subject=subject,
+                        role=role,
+                        scope=scope,
+                    )
+                except AtriumError as exc:
+                    raise ValueError(f"{role.value}:{scope or ''}: {exc.message}") from exc
+        audit.seal_appended(session, wait=True)
 
 
 def mint_token(settings: Settings, *, subject: str, ttl_seconds: int = 3600) -> str:

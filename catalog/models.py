@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Sequence,
     String,
     Text,
@@ -432,10 +433,27 @@ class BundleMember(Base):
 
 
 class AuditEvent(Base):
-    """Append-only record of writes that matter: who did what to which object, and when."""
+    """Append-only record of writes that matter: who did what to which object, and when.
+
+    Writers insert events unsealed; ``catalog.audit_chain.seal`` later sets ``seq``,
+    ``prev_hash`` and ``hash`` once (docs/adr/0004-audit-chain.md). The database refuses every
+    other UPDATE, and every DELETE.
+    """
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id"),
+        Index("uq_audit_events_seq", "seq", unique=True),
+        Index("ix_audit_events_unsealed", "id", postgresql_where=text("seq IS NULL")),
+        CheckConstraint(
+            "(seq IS NULL) = (hash IS NULL) AND (seq IS NULL) = (prev_hash IS NULL)",
+            name="sealed_at_once",
+        ),
+        CheckConstraint(
+            "seq > 0 AND octet_length(hash) = 32 AND octet_length(prev_hash) = 32",
+            name="seal_shape",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     occurred_at: Mapped[datetime] = _now()
@@ -444,3 +462,12 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str] = mapped_column(Text)
     summary: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    seq: Mapped[int | None] = mapped_column(
+        BigInteger, comment="Position in the audit chain, from 1; null until sealed."
+    )
+    prev_hash: Mapped[bytes | None] = mapped_column(
+        LargeBinary, comment="SHA-256 of the previous event in the chain (32 zero bytes for 1)."
+    )
+    hash: Mapped[bytes | None] = mapped_column(
+        LargeBinary, comment="SHA-256 of this event's canonical form, prev_hash included."
+    )

@@ -436,6 +436,7 @@ def issue_access_urls(
                 document["headers"] = access_url.headers
             outcomes.append(document)
         session.commit()
+        audit.seal_appended(session)
     return outcomes
 
 

@@ -36,6 +36,7 @@ from api.graphql.context import Context
 from api.graphql.graphiql import GRAPHIQL_HTML
 from api.graphql.limits import limit_rules
 from api.graphql.text import StorableStringLiterals, unstorable_variable
+from catalog import audit
 from catalog.errors import AtriumError
 from catalog.schemas import UNSTORABLE
 from search.backend import SearchBackend
@@ -135,6 +136,7 @@ def _execute_in_transaction(
             session.rollback()
         else:
             session.commit()
+            audit.seal_appended(session)
         return result
 
 

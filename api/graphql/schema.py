@@ -13,6 +13,7 @@ from api.graphql.catalog.files_register import FilesRegister
 from api.graphql.catalog.queries import CatalogQuery
 from api.graphql.governance.access_grant_create import AccessGrantCreate
 from api.graphql.governance.access_grant_revoke import AccessGrantRevoke
+from api.graphql.governance.audit_events import AuditQuery
 from api.graphql.governance.notification_mark_read import NotificationMarkRead
 from api.graphql.governance.notifications import NotificationQuery
 from api.graphql.identity.committee_create import CommitteeCreate
@@ -22,7 +23,14 @@ from api.graphql.identity.types import IdentityQuery
 from api.graphql.search.queries import SearchQueries
 
 
-class Query(CatalogQuery, SearchQueries, IdentityQuery, NotificationQuery, graphene.ObjectType):
+class Query(
+    CatalogQuery,
+    SearchQueries,
+    IdentityQuery,
+    NotificationQuery,
+    AuditQuery,
+    graphene.ObjectType,
+):
     """Read the catalog."""
 
 

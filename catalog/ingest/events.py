@@ -1,5 +1,6 @@
 """The audit trail of an ingest: events appended in bulk, in the ingest's own transaction, each
-saying which file the change came from."""
+saying which file the change came from. They are inserted unsealed like any other event; the
+ingest's caller seals them after its commit (``catalog.audit_chain.seal``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from catalog.audit import APPENDED
+from catalog.audit_chain import check_summary
 from catalog.ingest.bulk import insert_rows
 from catalog.models import AuditEvent
 from catalog.principals import SYSTEM
@@ -19,6 +22,7 @@ class AuditTrail:
         self._rows: list[dict[str, Any]] = []
 
     def add(self, action: str, *, object_type: str, object_id: str, **summary: Any) -> None:
+        check_summary(summary)
         self._rows.append(
             {
                 "actor": SYSTEM.actor,
@@ -31,4 +35,6 @@ class AuditTrail:
 
     def flush(self) -> None:
         insert_rows(self.session, AuditEvent, self._rows)
+        if self._rows:
+            self.session.info[APPENDED] = True
         self._rows = []

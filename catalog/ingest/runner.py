@@ -29,7 +29,7 @@ from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from catalog import repository
+from catalog import audit, repository
 from catalog.ingest.bundles import BundleLoader
 from catalog.ingest.csv_records import parse_csv
 from catalog.ingest.datasets import DatasetLoader
@@ -70,9 +70,13 @@ def ingest_path(
     gen3_ids: GuidMode = "id",
     console: Console | None = None,
 ) -> IngestReport:
-    """Ingest a file in one transaction of its own, committed only if every line is good."""
-    with Session(engine) as session, session.begin():
-        return _ingest_file(session, path, fmt, dataset, gen3_ids, console)
+    """Ingest a file in one transaction of its own, committed only if every line is good; then
+    seal its audit events."""
+    with Session(engine) as session:
+        with session.begin():
+            report = _ingest_file(session, path, fmt, dataset, gen3_ids, console)
+        audit.seal_appended(session, wait=True)
+    return report
 
 
 def ingest_file(

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 import catalog.models
 import governance.models
 from api import cli
-from catalog import migrate
+from catalog import audit_chain, migrate
 from catalog.db import Base, make_engine
 
 assert catalog.models  # the imports register every package's tables on Base.metadata
@@ -218,3 +218,26 @@ def test_0005_marks_grants_that_already_expired_as_announced(fresh_engine: Engin
             )
         ).all()
     assert [tuple(r) for r in rows] == [("1", True, True), ("2", False, False)]
+
+
+def test_audit_chain_migration_chains_existing_events(fresh_engine: Engine) -> None:
+    """Events written before 0006 are sealed by the upgrade, in id order, and verify."""
+    migrate.upgrade(fresh_engine, "0003")
+    with fresh_engine.begin() as conn:
+        for n in range(3):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_events (actor, action, object_type, object_id, summary)"
+                    " VALUES ('old@atrium', 'dataset.created', 'dataset', :id, :summary)"
+                ),
+                {"id": f"ATR-DS-00000{n}", "summary": f'{{"n": {n}, "title": "é"}}'},
+            )
+
+    migrate.upgrade(fresh_engine)
+
+    with fresh_engine.connect() as conn:
+        chain = conn.execute(text("SELECT id, seq FROM audit_events ORDER BY id")).all()
+        result = audit_chain.verify(conn)
+    assert [seq for _, seq in chain] == [1, 2, 3]
+    assert result.intact
+    assert result.events == 3
