@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from catalog import audit, repository, service
 from catalog.errors import Forbidden, Invalid, InvalidTransition, NotFound
-from catalog.models import AccessLevel
+from catalog.models import AccessLevel, Dataset
 from catalog.principals import Principal
 from governance import policies
 from governance import repository as grants
@@ -78,15 +78,19 @@ def revoke_grant(
     reason: str,
     now: datetime | None = None,
 ) -> AccessGrant:
-    if not policies.can_revoke_grant(principal):
-        raise Forbidden("only administrators revoke grants")
-    reason = reason.strip()
-    if not reason:
-        raise Invalid("a revocation needs a reason", field="reason")
+    """Administrators and the dataset's committee end a grant early; access stops at once."""
+    if not principal.is_authenticated:
+        raise Forbidden("sign in to revoke grants")
     now = now or datetime.now(UTC)
     grant = grants.grant_for_update(session, grant_id)
     if grant is None:
         raise NotFound(f"no grant {grant_id}", field="grant_id")
+    dataset = session.get_one(Dataset, grant.dataset_id)
+    if not policies.can_revoke_grant(principal, dataset):
+        raise Forbidden("only administrators and the dataset's committee revoke its grants")
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("a revocation needs a reason", field="reason")
     if grant.revoked_at is not None:
         raise InvalidTransition("the grant is already revoked")
     if grant.expires_at <= now:
@@ -100,6 +104,6 @@ def revoke_grant(
         "grant.revoked",
         object_type="access_grant",
         object_id=str(grant.id),
-        summary={"reason": reason},
+        summary={"reason": reason, "dataset": dataset.accession},
     )
     return grant

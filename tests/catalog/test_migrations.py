@@ -26,7 +26,16 @@ assert catalog.models  # the imports register every package's tables on Base.met
 assert governance.models
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
-ENUM_TYPES = {"organization_kind", "role_name", "access_level", "dataset_status", "term_role"}
+ENUM_TYPES = {
+    "organization_kind",
+    "role_name",
+    "access_level",
+    "dataset_status",
+    "term_role",
+    "request_state",
+    "decision_rule",
+    "vote_choice",
+}
 
 
 @pytest.fixture(scope="module")
