@@ -130,7 +130,10 @@ class AccessRequest(Base):
         CheckConstraint(
             "('DS' = ANY(purposes)) = (cardinality(diseases) > 0)", name="diseases_iff_ds"
         ),
-        CheckConstraint("(state = 'draft') = (submitted_at IS NULL)", name="submitted_has_time"),
+        CheckConstraint(
+            "state IN ('draft', 'withdrawn') OR submitted_at IS NOT NULL",
+            name="submitted_has_time",
+        ),
         CheckConstraint(
             "(state IN ('approved', 'rejected')) = (decided_at IS NOT NULL)",
             name="decided_has_time",

@@ -164,25 +164,6 @@ def member_count(session: Session, committee_id: uuid.UUID, role: RoleName | Non
     return session.scalar(stmt) or 0
 
 
-def members_of_committees(
-    session: Session, committee_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[tuple[User, RoleName]]]:
-    found: dict[uuid.UUID, list[tuple[User, RoleName]]] = defaultdict(list)
-    stmt = (
-        select(RoleAssignment.committee_id, User, RoleAssignment.role)
-        .join(User, User.id == RoleAssignment.user_id)
-        .where(
-            RoleAssignment.committee_id.in_(committee_ids),
-            RoleAssignment.role.in_(COMMITTEE_ROLES),
-        )
-        .order_by(User.subject)
-    )
-    for committee_id, user, role in session.execute(stmt):
-        if committee_id is not None:
-            found[committee_id].append((user, role))
-    return found
-
-
 def open_votes_of_member(
     session: Session, committee_id: uuid.UUID, user_id: uuid.UUID
 ) -> Sequence[ReviewVote]:

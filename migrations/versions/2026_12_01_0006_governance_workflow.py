@@ -76,7 +76,7 @@ def upgrade() -> None:
             name=op.f("ck_access_requests_diseases_iff_ds"),
         ),
         sa.CheckConstraint(
-            "(state = 'draft') = (submitted_at IS NULL)",
+            "state IN ('draft', 'withdrawn') OR submitted_at IS NOT NULL",
             name=op.f("ck_access_requests_submitted_has_time"),
         ),
         sa.CheckConstraint(

@@ -235,6 +235,9 @@ def test_who_may_act(db: Session, factory: Factory, dac: Dac) -> None:
 
 
 def test_withdrawal_before_and_after_a_decision(db: Session, dac: Dac) -> None:
+    draft = requests.create(db, dac.researcher, data=request_input(dac.dataset))
+    requests.withdraw(db, dac.researcher, request_id=draft.id)
+    assert (draft.state, draft.submitted_at) == (S.WITHDRAWN, None)
     request = submitted(db, dac)
     review = only_review(db, request)
     reviews.start(db, dac.chair, review_id=review.id)
