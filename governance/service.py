@@ -81,6 +81,9 @@ def revoke_grant(
     """Administrators and the dataset's committee end a grant early; access stops at once."""
     if not principal.is_authenticated:
         raise Forbidden("sign in to revoke grants")
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("a revocation needs a reason", field="reason")
     now = now or datetime.now(UTC)
     grant = grants.grant_for_update(session, grant_id)
     if grant is None:
@@ -88,9 +91,6 @@ def revoke_grant(
     dataset = session.get_one(Dataset, grant.dataset_id)
     if not policies.can_revoke_grant(principal, dataset):
         raise Forbidden("only administrators and the dataset's committee revoke its grants")
-    reason = reason.strip()
-    if not reason:
-        raise Invalid("a revocation needs a reason", field="reason")
     if grant.revoked_at is not None:
         raise InvalidTransition("the grant is already revoked")
     if grant.expires_at <= now:
