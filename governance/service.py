@@ -78,8 +78,9 @@ def revoke_grant(
     reason: str,
     now: datetime | None = None,
 ) -> AccessGrant:
-    if not policies.can_revoke_grant(principal):
-        raise Forbidden("only administrators revoke grants")
+    """Administrators and the dataset's committee end a grant early; access stops at once."""
+    if not principal.is_authenticated:
+        raise Forbidden("sign in to revoke grants")
     reason = reason.strip()
     if not reason:
         raise Invalid("a revocation needs a reason", field="reason")
@@ -87,6 +88,9 @@ def revoke_grant(
     grant = grants.grant_for_update(session, grant_id)
     if grant is None:
         raise NotFound(f"no grant {grant_id}", field="grant_id")
+    dataset = session.get_one(Dataset, grant.dataset_id)
+    if not policies.can_revoke_grant(principal, dataset):
+        raise Forbidden("only administrators and the dataset's committee revoke its grants")
     if grant.revoked_at is not None:
         raise InvalidTransition("the grant is already revoked")
     if grant.expires_at <= now:
@@ -100,10 +104,8 @@ def revoke_grant(
         "grant.revoked",
         object_type="access_grant",
         object_id=str(grant.id),
-        summary={"reason": reason},
+        summary={"reason": reason, "dataset": dataset.accession},
     )
-    dataset = session.get(Dataset, grant.dataset_id)
-    assert dataset is not None  # the foreign key holds
     notifications.enqueue(
         session,
         NotificationKind.GRANT_REVOKED,

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from api.auth.issuer import BuiltinIssuer
 from catalog import service
 from catalog.models import Committee, Dataset, Organization, OrganizationKind, RoleName
-from catalog.principals import SYSTEM
+from catalog.principals import SYSTEM, Principal
 from catalog.schemas import CommitteeCreate, DatasetCreate, FileCreate, OrganizationCreate
 from governance import service as governance_service
 from governance.models import AccessGrant
+from governance.schemas import AccessRequestInput
 
 _counter = itertools.count(1)
 
@@ -125,6 +126,27 @@ class Factory:
 
     def headers(self, subject: str, *roles: tuple[RoleName, str | None]) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(subject, *roles)}"}
+
+    def principal(self, subject: str, *roles: tuple[RoleName, str | None]) -> Principal:
+        """The principal ``subject`` would have after signing in, holding ``roles``."""
+        self.token(subject, *roles)
+        return service.principal_for(self.session, issuer=self.issuer.issuer, subject=subject)
+
+
+def request_input(*datasets: Dataset, **fields: Any) -> AccessRequestInput:
+    """A complete access request for ``datasets``; ``fields`` override any part of it."""
+    data: dict[str, Any] = {
+        "project_title": "Rare variants in paediatric cardiomyopathy",
+        "lay_summary": "We look for genetic causes of heart muscle disease in children.",
+        "research_use": "Joint calling and burden tests on exomes.",
+        "purposes": ["HMB"],
+        "duration_days": 180,
+        "collaborators": ["Dr. Ada Byron"],
+        "institution": "Northbridge University",
+        "datasets": [{"accession": d.accession} for d in datasets],
+        **fields,
+    }
+    return AccessRequestInput.model_validate(data)
 
 
 def funder(factory: Factory) -> Organization:

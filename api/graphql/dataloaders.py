@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from catalog import repository
 from governance import repository as grants
+from governance.committees import effective_rules
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -150,6 +151,41 @@ class ActiveGrantByDatasetIdLoader(MappingLoader[uuid.UUID, bool]):
         super().__init__(session, fetch, lambda: False)
 
 
+class ReviewsByRequestIdLoader(MappingLoader[uuid.UUID, list[Any]]):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, grants.reviews_of_requests, list)
+
+
+class DatasetsByRequestIdLoader(MappingLoader[uuid.UUID, list[Any]]):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, grants.datasets_of_requests, list)
+
+
+class GrantsByRequestIdLoader(MappingLoader[uuid.UUID, list[Any]]):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, grants.grants_of_requests, list)
+
+
+class VotesByReviewIdLoader(MappingLoader[uuid.UUID, list[Any]]):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, grants.votes_of_reviews, list)
+
+
+class TermsOfUseByDatasetIdLoader(MappingLoader[uuid.UUID, Any]):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, grants.current_terms)
+
+
+class UserByIdLoader(MappingLoader[uuid.UUID, Any]):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, grants.users_by_ids)
+
+
+class RulesByCommitteeIdLoader(MappingLoader[uuid.UUID, Any]):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, effective_rules)
+
+
 class Loaders:
     """The loaders of one request, created together so each caches for exactly that request."""
 
@@ -171,3 +207,10 @@ class Loaders:
         self.access_methods_by_object_id = AccessMethodsByObjectIdLoader(session)
         self.aliases_by_object_id = AliasesByObjectIdLoader(session)
         self.members_by_bundle_id = MembersByBundleIdLoader(session)
+        self.reviews_by_request_id = ReviewsByRequestIdLoader(session)
+        self.datasets_by_request_id = DatasetsByRequestIdLoader(session)
+        self.grants_by_request_id = GrantsByRequestIdLoader(session)
+        self.votes_by_review_id = VotesByReviewIdLoader(session)
+        self.user_by_id = UserByIdLoader(session)
+        self.terms_of_use_by_dataset_id = TermsOfUseByDatasetIdLoader(session)
+        self.rules_by_committee_id = RulesByCommitteeIdLoader(session)

@@ -1,6 +1,7 @@
 """The real GA4GH DRS client (``ga4gh-drs-client``, its ``drs get`` command) against a running
 ``atrium serve`` over TLS: metadata and a verified download of an open object, a nested bundle,
-and a controlled object before a grant, with it, after its revocation and after its expiry.
+and a controlled object before a grant, with it, after its revocation and after its expiry;
+then the same for a grant issued by an access request approved entirely through GraphQL.
 
 What the client does, read from its source (ga4gh/drs, version 0.1.7):
 - ``drs get URL OBJECT_ID`` accepts only ``https`` base URLs; it fetches the object with
@@ -39,15 +40,18 @@ from typing import Any
 import httpx
 import pytest
 import trustme
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from api.cli import main
 from catalog import demo, service
 from catalog.db import make_engine
+from catalog.models import RoleName
 from catalog.principals import SYSTEM
 from catalog.schemas import DatasetCreate, FileCreate
 from governance import service as governance
+from governance.models import AccessGrant
 
 BIN = Path(sys.executable).parent
 DATASETS = 10
@@ -447,3 +451,128 @@ def test_drs_client_downloads_exactly_what_atrium_allows(
     assert "Invalid status code (403)" in after.stderr, after.explain()
     assert not (after.output_dir / CONTROLLED_ID).exists()
     assert controlled_status(atrium, hank) == (403, 403)
+
+
+def graphql(atrium: Atrium, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    """One GraphQL operation over HTTPS; the mutation's payload, which must have no errors."""
+    with atrium.http() as http:
+        response = http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    (payload,) = body["data"].values()
+    assert payload.get("errors", []) == [], payload
+    result: dict[str, Any] = payload
+    return result
+
+
+REQUEST_FIELDS = "request { id state reviews { id state } grants { id expiresAt active } }"
+ERRORS = "errors { field message code }"
+CREATE_REQUEST = (
+    'mutation($a: String!) { accessRequestCreate(input: {projectTitle: "E2E",'
+    ' laySummary: "Heart disease in children.", researchUse: "Burden tests.",'
+    ' purposes: [DS], diseases: ["MONDO:0004992"], durationDays: 30,'
+    ' institution: "Northbridge", datasets: [{accession: $a}]}) {'
+    f" {REQUEST_FIELDS} {ERRORS} }} }}"
+)
+
+
+def request_command(name: str) -> str:
+    return f"mutation($id: UUID!) {{ {name}(id: $id) {{ {REQUEST_FIELDS} {ERRORS} }} }}"
+
+
+def review_command(name: str, args: str = "") -> str:
+    return (
+        f"mutation($id: UUID!) {{ {name}(id: $id{args}) {{ review {{ id state }}"
+        f" {REQUEST_FIELDS} {ERRORS} }} }}"
+    )
+
+
+def approved_through_graphql(atrium: Atrium, researcher: str, chair: str) -> dict[str, Any]:
+    """A request taken from draft to approval by GraphQL calls alone, with one round of
+    changes requested; the approved request."""
+    created = graphql(atrium, researcher, CREATE_REQUEST, a=atrium.controlled_accession)
+    request_id = created["request"]["id"]
+    submitted = graphql(atrium, researcher, request_command("accessRequestSubmit"), id=request_id)
+    (review,) = submitted["request"]["reviews"]
+    assert (submitted["request"]["state"], review["state"]) == ("SUBMITTED", "SUBMITTED")
+
+    def as_chair(name: str, args: str = "") -> dict[str, Any]:
+        return graphql(atrium, chair, review_command(name, args), id=review["id"])
+
+    assert as_chair("reviewStart")["request"]["state"] == "UNDER_REVIEW"
+    changed = as_chair("reviewRequestChanges", ', comment: "Name your ethics approval."')
+    assert changed["request"]["state"] == "CHANGES_REQUESTED"
+    resubmitted = graphql(
+        atrium, researcher, request_command("accessRequestResubmit"), id=request_id
+    )
+    assert resubmitted["request"]["state"] == "RESUBMITTED"
+    as_chair("reviewStart")
+    decided = as_chair("reviewDecide", ", decision: APPROVE")
+    assert decided["review"]["state"] == "APPROVED"
+    approved: dict[str, Any] = decided["request"]
+    assert approved["state"] == "APPROVED"
+    assert [g["active"] for g in approved["grants"]] == [True]
+    return approved
+
+
+def test_a_request_approved_through_graphql_lets_the_drs_client_download(
+    atrium: Atrium, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole workflow through GraphQL; the grant it issues lets ``drs get`` download the
+    controlled file; the download fails after the committee revokes the grant, and (for a
+    second researcher) after the grant expires."""
+    with Session(atrium.engine) as session, session.begin():
+        service.assign_role(
+            session,
+            SYSTEM,
+            issuer=atrium.base_url,
+            subject="carla",
+            role=RoleName.COMMITTEE_CHAIR,
+            scope=f"{STEWARD}-dac",
+        )
+    chair, rita, hank = (mint(capsys, s) for s in ("carla", "rita", "hank"))
+    source = atrium.storage / atrium.controlled_accession / "controlled.bin"
+    assert controlled_status(atrium, rita) == (403, 403)
+
+    approved = approved_through_graphql(atrium, rita, chair)
+    assert_downloaded(drs_get(atrium, CONTROLLED_ID, token=rita), {CONTROLLED_ID: source})
+    (grant,) = approved["grants"]
+    revoke = (
+        'mutation($g: UUID!) { accessGrantRevoke(id: $g, reason: "E2E: terms breached") {'
+        " grant { active } errors { field message code } } }"
+    )
+    assert graphql(atrium, chair, revoke, g=grant["id"])["grant"] == {"active": False}
+    revoked = drs_get(atrium, CONTROLLED_ID, token=rita)
+    assert revoked.returncode == 1, revoked.explain()
+    assert "Invalid status code (403)" in revoked.stderr, revoked.explain()
+    assert controlled_status(atrium, rita) == (403, 403)
+
+    approved = approved_through_graphql(atrium, hank, chair)
+    assert_downloaded(drs_get(atrium, CONTROLLED_ID, token=hank), {CONTROLLED_ID: source})
+    (grant,) = approved["grants"]
+    with Session(atrium.engine) as session, session.begin():  # the clock passes its expiry
+        session.execute(
+            update(AccessGrant)
+            .where(AccessGrant.id == uuid.UUID(grant["id"]))
+            .values(
+                starts_at=datetime.now(UTC) - timedelta(days=31),
+                expires_at=datetime.now(UTC) - timedelta(seconds=1),
+            )
+        )
+    expired = drs_get(atrium, CONTROLLED_ID, token=hank)
+    assert expired.returncode == 1, expired.explain()
+    assert "Invalid status code (403)" in expired.stderr, expired.explain()
+    with atrium.http() as http:
+        late = http.post(
+            "/graphql",
+            json={"query": revoke, "variables": {"g": grant["id"]}},
+            headers={"Authorization": f"Bearer {chair}"},
+        ).json()
+    assert late["data"]["accessGrantRevoke"]["errors"] == [
+        {"field": None, "message": "the grant has already expired", "code": "INVALID_TRANSITION"}
+    ]

@@ -10,8 +10,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from catalog.models import Dataset, Organization, RoleName
+from governance import repository as governance_repository
+from governance import requests, reviews
 from tests.api.graphql import gql
-from tests.factories import Factory
+from tests.factories import Factory, request_input
 
 ROLES = (
     "anonymous",
@@ -33,6 +35,12 @@ class World:
     file_id: str
     grant_id: str
     headers: dict[str, dict[str, str]]
+    committee: str
+    draft_request: str
+    changes_requested: str
+    approved_request: str
+    submitted_review: str
+    review_under_way: str
 
 
 @pytest.fixture
@@ -56,7 +64,41 @@ def world(factory: Factory) -> World:
         "funder_auditor": factory.headers("fiona", (RoleName.FUNDER_AUDITOR, funder.slug)),
         "admin": factory.headers("ada", (RoleName.ADMIN, None)),
     }
-    return World(steward, draft, published, file_id, str(grant.id), headers)
+    rita = factory.principal("rita")
+    chair = factory.principal("carla")
+
+    def request(*steps: str) -> tuple[str, str | None]:
+        """A request of rita's for the published dataset, taken through ``steps``."""
+        session = factory.session
+        made = requests.create(session, rita, data=request_input(published))
+        if steps:
+            requests.submit(session, rita, request_id=made.id)
+        found = governance_repository.reviews_of_requests(session, [made.id])[made.id]
+        review_id = found[0].id if found else None
+        for step in steps[1:]:
+            assert review_id is not None
+            if step == "start":
+                reviews.start(session, chair, review_id=review_id)
+            elif step == "changes":
+                reviews.request_changes(session, chair, review_id=review_id, comment="c")
+            else:
+                reviews.decide(session, chair, review_id=review_id, approve=True)
+        return str(made.id), str(review_id)
+
+    return World(
+        steward,
+        draft,
+        published,
+        file_id,
+        str(grant.id),
+        headers,
+        committee=committee.slug,
+        draft_request=request()[0],
+        changes_requested=request("submit", "start", "changes")[0],
+        approved_request=request("submit", "start", "approve")[0],
+        submitted_review=request("submit")[1],
+        review_under_way=request("submit", "start")[1],
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +116,26 @@ def _hidden_draft(role: str) -> str:
 
 
 STEWARDS = frozenset({"steward", "admin"})
+REQUESTER = frozenset({"researcher"})
+COMMITTEE = frozenset({"committee_member", "committee_chair"})
+SIGNED_IN_NOT_AUDITOR = frozenset(
+    {"researcher", "steward", "other_steward", "committee_member", "committee_chair", "admin"}
+)
+REQUEST = (
+    '{projectTitle: "P", laySummary: "L", researchUse: "R", purposes: [GRU], durationDays: 30,'
+    ' institution: "I", datasets: [{accession: $a}]}'
+)
+
+
+def request_case(name: str, world_field: str) -> Case:
+    return Case(
+        name,
+        f"mutation($r: UUID!) {{ {name}(id: $r) {{ errors {{ code }} }} }}",
+        lambda w: {"r": getattr(w, world_field)},
+        REQUESTER,
+    )
+
+
 CASES = [
     Case(
         "datasetCreate",
@@ -157,7 +219,78 @@ CASES = [
         'mutation($g: UUID!) { accessGrantRevoke(id: $g, reason: "audit finding") {'
         " errors { code } } }",
         lambda w: {"g": w.grant_id},
-        frozenset({"admin"}),
+        frozenset({"admin"}) | COMMITTEE,
+    ),
+    Case(
+        "datasetTermsPublish",
+        'mutation($a: String!) { datasetTermsPublish(accession: $a, text: "Cite us.") {'
+        " errors { code } } }",
+        lambda w: {"a": w.published.accession},
+        STEWARDS,
+    ),
+    Case(
+        "committeeConfigure",
+        "mutation($c: String!) { committeeConfigure(committee: $c, input: {decisionRule: CHAIR,"
+        " slaDays: 10, maxGrantDays: 365}) { errors { code } } }",
+        lambda w: {"c": w.committee},
+        STEWARDS,
+    ),
+    Case(
+        "committeeMemberAdd",
+        'mutation($c: String!) { committeeMemberAdd(committee: $c, subject: "newbie",'
+        " role: MEMBER) { errors { code } } }",
+        lambda w: {"c": w.committee},
+        STEWARDS,
+    ),
+    Case(
+        "committeeMemberRemove",
+        'mutation($c: String!) { committeeMemberRemove(committee: $c, subject: "mo") {'
+        " errors { code } } }",
+        lambda w: {"c": w.committee},
+        STEWARDS,
+    ),
+    Case(
+        "accessRequestCreate",
+        f"mutation($a: String!) {{ accessRequestCreate(input: {REQUEST}) {{"
+        " errors { code } } }",
+        lambda w: {"a": w.published.accession},
+        SIGNED_IN_NOT_AUDITOR,
+    ),
+    Case(
+        "accessRequestUpdate",
+        f"mutation($r: UUID!, $a: String!) {{ accessRequestUpdate(id: $r, input: {REQUEST}) {{"
+        " errors { code } } }",
+        lambda w: {"r": w.draft_request, "a": w.published.accession},
+        REQUESTER,
+    ),
+    request_case("accessRequestSubmit", "draft_request"),
+    request_case("accessRequestWithdraw", "draft_request"),
+    request_case("accessRequestResubmit", "changes_requested"),
+    request_case("accessRequestRenew", "approved_request"),
+    Case(
+        "reviewStart",
+        "mutation($v: UUID!) { reviewStart(id: $v) { errors { code } } }",
+        lambda w: {"v": w.submitted_review},
+        COMMITTEE,
+    ),
+    Case(
+        "reviewRequestChanges",
+        'mutation($v: UUID!) { reviewRequestChanges(id: $v, comment: "More detail.") {'
+        " errors { code } } }",
+        lambda w: {"v": w.review_under_way},
+        COMMITTEE,
+    ),
+    Case(
+        "reviewVote",
+        "mutation($v: UUID!) { reviewVote(id: $v, choice: APPROVE) { errors { code } } }",
+        lambda w: {"v": w.review_under_way},
+        COMMITTEE,
+    ),
+    Case(
+        "reviewDecide",
+        "mutation($v: UUID!) { reviewDecide(id: $v, decision: APPROVE) { errors { code } } }",
+        lambda w: {"v": w.review_under_way},
+        frozenset({"committee_chair"}),
     ),
     Case(
         "notificationMarkRead",

@@ -33,6 +33,9 @@ ENUM_TYPES = {
     "dataset_status",
     "term_role",
     "notification_kind",
+    "request_state",
+    "decision_rule",
+    "vote_choice",
 }
 
 

@@ -20,6 +20,7 @@ from catalog.models import OrganizationKind as OrganizationKindModel
 from catalog.models import TermRole
 from catalog.repository import FileTotals
 from catalog.schemas import PERMISSION_CODES
+from governance.models import DecisionRule as DecisionRuleModel
 
 MAX_FILES_PAGE = 100
 
@@ -31,6 +32,10 @@ DatasetStatus = graphene.Enum.from_enum(
 )
 OrganizationKind = graphene.Enum.from_enum(
     OrganizationKindModel, description="What an organization is to the commons."
+)
+DecisionRule = graphene.Enum.from_enum(
+    DecisionRuleModel,
+    description="CHAIR: the chair decides; VOTES: N approving votes; MAJORITY: most members.",
 )
 
 
@@ -61,6 +66,15 @@ class Organization(graphene.ObjectType):
     ror_id = graphene.String(description="Research Organization Registry id, if known.")
 
 
+class CommitteeRules(graphene.ObjectType):
+    """How a committee decides, how fast, and for how long it grants access."""
+
+    decision_rule = graphene.Field(DecisionRule, required=True, description="Who decides.")
+    required_votes = graphene.Int(description="Approving votes that decide (VOTES rule only).")
+    sla_days = graphene.Int(required=True, description="Days a review may take (its deadline).")
+    max_grant_days = graphene.Int(required=True, description="Longest grant it issues, in days.")
+
+
 class Committee(graphene.ObjectType):
     """A data access committee (DAC) that decides requests for controlled datasets."""
 
@@ -70,10 +84,17 @@ class Committee(graphene.ObjectType):
     organization = graphene.Field(
         Organization, required=True, description="The organization the committee belongs to."
     )
+    rules = graphene.Field(
+        CommitteeRules, required=True, description="Its decision rule, deadline and longest grant."
+    )
 
     @staticmethod
     async def resolve_organization(parent: Any, info: graphene.ResolveInfo) -> Any:
         return await ctx(info).loaders.organization_by_id.load(parent.organization_id)
+
+    @staticmethod
+    async def resolve_rules(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return await ctx(info).loaders.rules_by_committee_id.load(parent.id)
 
 
 class OntologyTerm(graphene.ObjectType):
@@ -236,6 +257,14 @@ class DrsObjectConnection(graphene.relay.Connection):
         return int(parent.total_count)
 
 
+class DatasetTermsOfUse(graphene.ObjectType):
+    """One version of a dataset's terms of use; access requests accept a version."""
+
+    version = graphene.Int(required=True, description="Version, from 1.")
+    text = graphene.String(required=True, description="The terms.")
+    published_at = graphene.DateTime(required=True, description="When this version appeared.")
+
+
 class Dataset(graphene.ObjectType):
     """A dataset of the catalog. Retired datasets answer as tombstones: their metadata stays
     citable, their files are no longer listed to the public."""
@@ -283,6 +312,9 @@ class Dataset(graphene.ObjectType):
     published_at = graphene.DateTime(description="Last publication.")
     retired_at = graphene.DateTime(description="When it was retired.")
     retired_reason = graphene.String(description="Why it was retired.")
+    terms_of_use = graphene.Field(
+        DatasetTermsOfUse, description="Current terms of use, if any; requests accept them."
+    )
     file_count = graphene.Int(required=True, description="Files (bundles excluded); derived.")
     total_bytes = graphene.BigInt(required=True, description="Bytes of all files; derived.")
     can_read_files = graphene.Boolean(
@@ -347,6 +379,10 @@ class Dataset(graphene.ObjectType):
     @staticmethod
     async def resolve_versions(parent: Any, info: graphene.ResolveInfo) -> Any:
         return await ctx(info).loaders.versions_by_dataset_id.load(parent.id)
+
+    @staticmethod
+    async def resolve_terms_of_use(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return await ctx(info).loaders.terms_of_use_by_dataset_id.load(parent.id)
 
     @staticmethod
     async def resolve_file_count(parent: Any, info: graphene.ResolveInfo) -> int:

@@ -14,7 +14,8 @@ from governance import service
 
 
 class AccessGrantRevoke(graphene.Mutation):
-    """Revoke an active grant, with a reason; access stops at once."""
+    """Revoke an active grant, with a reason (administrators and the dataset's committee);
+    access stops at once."""
 
     class Arguments:
         id = graphene.UUID(required=True, description="The grant.")
