@@ -49,6 +49,12 @@ def run_indexer(
             stop.wait(pause)
             pause = min(pause * 2, max_backoff_seconds)
             continue
+        except Exception:
+            # A bug or a database hiccup must not end indexing for the life of the server.
+            log.exception("indexing failed; retrying in %.1f s", pause)
+            stop.wait(pause)
+            pause = min(pause * 2, max_backoff_seconds)
+            continue
         pause = idle_seconds
         if not settled:
             stop.wait(idle_seconds)
