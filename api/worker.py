@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from api.search_backend import build_search_backend
 from api.settings import Settings
+from catalog import audit, audit_chain
 from governance import expiry
 from governance.delivery import WebhookDelivery
 from search import outbox
@@ -52,6 +53,7 @@ def build_jobs(settings: Settings, http: httpx.Client) -> list[Job]:
     lead = timedelta(days=settings.grant_reminder_days)
     search = build_search_backend(settings)
     jobs = [
+        Job("audit sealing", lambda s, now: audit_chain.seal(s, wait=False)),
         Job("search indexing", lambda s, now: outbox.drain_batch(s, search, now=now)),
         Job("grant expiry reminders", lambda s, now: expiry.remind_expiring(s, now, lead=lead)),
         Job("grant expiry events", expiry.record_expired),
@@ -82,8 +84,11 @@ class Worker:
     def run_job(self, job: Job) -> int | None:
         """One batch of ``job`` in its own transaction; None when it failed."""
         try:
-            with Session(self.engine) as session, session.begin():
-                return job.run(session, self.clock())
+            with Session(self.engine) as session:
+                with session.begin():
+                    handled = job.run(session, self.clock())
+                audit.seal_appended(session)
+                return handled
         except Exception:
             log.exception("job %r failed; it will be retried", job.name)
             return None

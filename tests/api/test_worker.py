@@ -20,8 +20,11 @@ from api.auth.issuer import BuiltinIssuer
 from api.cli import main
 from api.database import prepare
 from api.worker import Job, Worker, stop_on_signals
+from catalog.audit_chain import verify
 from catalog.db import make_engine
+from catalog.models import AuditEvent
 from governance.models import AccessGrant, Notification, NotificationKind
+from search.models import SearchDocument, SearchOutbox
 from tests.factories import Factory
 from tests.governance.webhook_server import Receiver, receiver
 
@@ -133,3 +136,23 @@ def test_the_loop_stops_on_sigterm(engine: Engine) -> None:
     assert time.monotonic() - started < 5, "the signal ends the idle sleep at once"
     assert passes, "the loop ran its jobs before stopping"
     assert signal.getsignal(signal.SIGTERM) is previous, "the old handler is back"
+
+
+def test_once_seals_the_audit_chain_and_indexes_every_change(
+    engine: Engine, issuer: BuiltinIssuer
+) -> None:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        factory = Factory(session, issuer=issuer)
+        steward = factory.organization()
+        accessions = [factory.dataset(steward, publish=True).accession for _ in range(3)]
+
+    assert main(["worker", "--once"]) == 0
+
+    with Session(engine) as session:
+        assert session.scalars(select(SearchOutbox)).all() == []
+        indexed = set(session.scalars(select(SearchDocument.accession)))
+        unsealed = session.scalars(select(AuditEvent).where(AuditEvent.hash.is_(None))).all()
+    with engine.connect() as connection:
+        assert verify(connection).intact
+    assert set(accessions) <= indexed
+    assert unsealed == []
