@@ -41,6 +41,7 @@ SERVICE_USER = "atrium-elasticsearch"
 DEFAULT_PORT = 9200
 DEFAULT_HEAP_MB = 512
 LOG_TAIL_LINES = 40
+STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ more)")
 
 
 class ElasticsearchError(RuntimeError):
@@ -396,14 +397,12 @@ class Node:
             _hand_over(layout.root)
 
     def tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        """The last lines of the launcher's output and of the node's own log."""
-        parts = []
-        for log in (self.layout.console, self.layout.logs / "atrium-dev.log"):
-            if log.exists():
-                parts.append(
-                    f"==> {log} <==\n{_last_lines(log.read_text(errors='replace'), lines)}"
-                )
-        return "\n".join(parts) or "(no log written)"
+        """The end of the launcher's output (which holds the server's until it is up)."""
+        try:
+            text = self.layout.console.read_text(errors="replace")
+        except OSError:
+            return "(no log written)"
+        return f"==> {self.layout.console} <==\n{_last_lines(text, lines)}"
 
 
 @contextlib.contextmanager
@@ -537,7 +536,9 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _last_lines(text: str, lines: int = LOG_TAIL_LINES) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
+    """The last ``lines`` lines without Java stack frames, which would crowd out the cause."""
+    kept = [line for line in text.rstrip().splitlines() if not STACK_FRAME.match(line)]
+    return "\n".join(kept[-lines:])
 
 
 # --- command line -----------------------------------------------------------------------------
