@@ -48,12 +48,8 @@ class ElasticsearchError(RuntimeError):
     """Elasticsearch could not be obtained, started, reached or stopped; the message says why."""
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("ATRIUM_DATA_DIR") or ".atrium")
-
-
 def default_cache() -> Path:
-    return data_dir() / "elasticsearch"
+    return Path(os.environ.get("ATRIUM_DATA_DIR") or ".atrium") / "elasticsearch"
 
 
 # --- the distribution -------------------------------------------------------------------------
@@ -144,7 +140,12 @@ def _unpack(archive: Path, root: Path, name: str) -> None:
     """Unzip keeping the executable bits zipfile drops, then move the result into place whole."""
     staging = Path(tempfile.mkdtemp(dir=root, prefix=".unpack-"))
     try:
-        with zipfile.ZipFile(archive) as bundle:
+        try:
+            bundle = zipfile.ZipFile(archive)
+        except zipfile.BadZipFile:
+            archive.unlink()
+            raise ElasticsearchError(f"{archive} was not a zip (removed; try again)") from None
+        with bundle:
             for member in bundle.infolist():
                 target = Path(bundle.extract(member, staging))
                 mode = member.external_attr >> 16
@@ -190,7 +191,7 @@ def find_java(minimum: int, candidates: Iterable[Path] | None = None) -> Path:
         seen = ", ".join(f"{home} ({major or 'unusable'})" for home, major in found.items())
         raise ElasticsearchError(
             f"Elasticsearch needs Java {minimum} or newer; found: {seen or 'none'}. "
-            "Install a JDK (e.g. apt-get install openjdk-21-jdk-headless) or set ES_JAVA_HOME."
+            f"Install one (apt-get install openjdk-{minimum}-jdk-headless) or set ES_JAVA_HOME."
         )
     return Path(suitable[0][1])
 

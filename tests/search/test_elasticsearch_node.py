@@ -225,6 +225,15 @@ def test_a_zip_without_elasticsearch_is_refused(mirror: tuple[str, Path], tmp_pa
     assert not (tmp_path / "cache" / "0.0.4" / "elasticsearch-0.0.4").exists()
 
 
+def test_a_corrupt_archive_is_removed_so_the_next_try_fetches_again(tmp_path: Path) -> None:
+    root = tmp_path / "cache" / "0.0.5"
+    root.mkdir(parents=True)
+    (root / "elasticsearch-0.0.5.zip").write_bytes(b"half a download")
+    with pytest.raises(ElasticsearchError, match="was not a zip"):
+        obtain("0.0.5", tmp_path / "cache", maven=False, mirror="http://127.0.0.1:9")
+    assert not (root / "elasticsearch-0.0.5.zip").exists()
+
+
 # --- the command ------------------------------------------------------------------------------
 
 
