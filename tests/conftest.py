@@ -18,6 +18,7 @@ from api.auth.issuer import BuiltinIssuer
 from api.database import embedded_postgres, prepare
 from api.settings import Settings
 from catalog.db import make_engine
+from deploy.elasticsearch_node import shared_node
 from tests.factories import Factory
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +32,20 @@ def server_url() -> Iterator[str]:
         yield configured
         return
     with embedded_postgres(REPO / ".atrium" / "test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url() -> Iterator[str]:
+    """ATRIUM_ELASTICSEARCH_URL if set (``deploy/atrium-dev test`` sets it), else a node under
+    .atrium/test/elasticsearch that this run's xdist workers share and the last one stops."""
+    configured = os.environ.get("ATRIUM_ELASTICSEARCH_URL")
+    if configured:
+        yield configured.rstrip("/")
+        return
+    with shared_node(
+        REPO / ".atrium" / "test" / "elasticsearch", cache=REPO / ".atrium" / "elasticsearch"
+    ) as url:
         yield url
 
 
@@ -92,6 +107,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=tmp_path_factory.mktemp("atrium-data"),
         public_base_url="http://testserver",
         database_url=None,
+        elasticsearch_url=None,
     )
 
 
