@@ -22,6 +22,10 @@ from deploy.elasticsearch_node import shared_node
 from tests.factories import Factory
 
 REPO = Path(__file__).resolve().parent.parent
+# Taken out of the environment once: tests that run the CLI build Settings from it and must not
+# point their server or worker at the shared node; tests that want Elasticsearch ask for the
+# ``elasticsearch_url`` fixture.
+CONFIGURED_ELASTICSEARCH = os.environ.pop("ATRIUM_ELASTICSEARCH_URL", None)
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +43,7 @@ def server_url() -> Iterator[str]:
 def elasticsearch_url() -> Iterator[str]:
     """ATRIUM_ELASTICSEARCH_URL if set (``deploy/atrium-dev test`` sets it), else a node under
     .atrium/test/elasticsearch that this run's xdist workers share and the last one stops."""
-    configured = os.environ.get("ATRIUM_ELASTICSEARCH_URL")
+    configured = CONFIGURED_ELASTICSEARCH
     if configured:
         yield configured.rstrip("/")
         return

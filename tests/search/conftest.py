@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -18,12 +17,12 @@ from tests.factories import Factory
 from tests.search.catalog_fixture import FixtureCatalog, build
 
 
-@pytest.fixture(params=["postgres"])
+@pytest.fixture(params=["postgres", "elasticsearch"])
 def backend(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
     if request.param == "postgres":
         yield PostgresBackend()
         return
-    client = Elasticsearch(os.environ["ATRIUM_ELASTICSEARCH_URL"])
+    client = Elasticsearch(request.getfixturevalue("elasticsearch_url"), request_timeout=30)
     alias = f"atrium-test-{uuid.uuid4().hex[:12]}"
     yield ElasticsearchBackend(client, alias=alias)
     client.indices.delete(index=f"{alias}-*", allow_no_indices=True)
