@@ -220,6 +220,26 @@ def member_count(session: Session, committee_id: uuid.UUID, role: RoleName | Non
     return session.scalar(stmt) or 0
 
 
+def members_of_committees(
+    session: Session, committee_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """User ids of each committee's members and chairs, each once, in a stable order."""
+    stmt = (
+        select(RoleAssignment.committee_id, RoleAssignment.user_id)
+        .where(
+            RoleAssignment.committee_id.in_(list(committee_ids)),
+            RoleAssignment.role.in_(COMMITTEE_ROLES),
+        )
+        .distinct()
+        .order_by(RoleAssignment.committee_id, RoleAssignment.user_id)
+    )
+    found: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for committee_id, user_id in session.execute(stmt):
+        assert committee_id is not None  # committee roles always name their committee
+        found[committee_id].append(user_id)
+    return found
+
+
 def open_votes_of_member(
     session: Session, committee_id: uuid.UUID, user_id: uuid.UUID
 ) -> Sequence[ReviewVote]:

@@ -20,7 +20,7 @@ from catalog import repository as catalog_repository
 from catalog.errors import Forbidden, Invalid, InvalidTransition, NotFound
 from catalog.models import AccessLevel, Dataset, DatasetStatus
 from catalog.principals import Principal
-from governance import policies
+from governance import automatic_review, policies, request_notifications
 from governance import repository as repo
 from governance.committees import effective_rules
 from governance.locks import bounded_lock_wait
@@ -28,6 +28,7 @@ from governance.models import AccessRequest, AccessRequestDataset, RequestReview
 from governance.schemas import AccessRequestInput
 from governance.workflow import (
     DECIDED,
+    OPEN_REVIEW,
     REQUEST_STEPS,
     REVIEW_STEPS,
     Step,
@@ -74,35 +75,41 @@ def submit(
     session: Session, principal: Principal, *, request_id: uuid.UUID, now: datetime | None = None
 ) -> AccessRequest:
     """Send a draft to review: one review per committee governing its datasets, each due
-    after its committee's SLA."""
+    after its committee's SLA and matched by the DUO matcher for its committee to see."""
     now = now or datetime.now(UTC)
     request, step = _for_command(session, principal, request_id, "submit")
     links = repo.datasets_of_requests(session, [request.id])[request.id]
     _check_still_requestable(session, request, links)
     committees = {d.committee_id for _, d in links if d.committee_id is not None}
     rules = effective_rules(session, committees)
-    for committee_id in sorted(committees):
-        session.add(
-            RequestReview(
-                request_id=request.id,
-                committee_id=committee_id,
-                state=RequestState.SUBMITTED,
-                due_at=now + timedelta(days=rules[committee_id].sla_days),
-            )
+    reviews = [
+        RequestReview(
+            request_id=request.id,
+            committee_id=committee_id,
+            state=RequestState.SUBMITTED,
+            due_at=now + timedelta(days=rules[committee_id].sla_days),
         )
+        for committee_id in sorted(committees)
+    ]
+    session.add_all(reviews)
     assert step.target is not None
     request.state = step.target
     request.submitted_at = now
     request.updated_at = now
     session.flush()
-    _audit(session, principal, step.audit, request, {"committees": len(committees)})
+    datasets = [d for _, d in links]
+    automatic_review.assess(session, request, reviews, datasets)
+    request_notifications.submitted(session, request, reviews, datasets)
+    summary = {"committees": len(committees), "algorithm": _outcomes(reviews)}
+    _audit(session, principal, step.audit, request, summary)
     return request
 
 
 def resubmit(
     session: Session, principal: Principal, *, request_id: uuid.UUID, now: datetime | None = None
 ) -> AccessRequest:
-    """Answer the committees that asked for changes; their reviews start over, due again."""
+    """Answer the committees that asked for changes; their reviews start over, due again.
+    The request may have changed, so every undecided review is matched again."""
     now = now or datetime.now(UTC)
     request, step = _for_command(session, principal, request_id, "resubmit")
     links = repo.datasets_of_requests(session, [request.id])[request.id]
@@ -110,15 +117,19 @@ def resubmit(
     reviews = repo.reviews_of_requests(session, [request.id])[request.id]
     rules = effective_rules(session, {r.committee_id for r in reviews})
     review_step = REVIEW_STEPS["resubmit"]
-    for review in reviews:
-        if review.state in review_step.sources:
-            assert review_step.target is not None
-            review.state = review_step.target
-            review.due_at = now + timedelta(days=rules[review.committee_id].sla_days)
+    restarted = [r for r in reviews if r.state in review_step.sources]
+    for review in restarted:
+        assert review_step.target is not None
+        review.state = review_step.target
+        review.due_at = now + timedelta(days=rules[review.committee_id].sla_days)
     request.state = request_state([r.state for r in reviews])
     request.updated_at = now
     session.flush()
-    _audit(session, principal, step.audit, request, {})
+    datasets = [d for _, d in links]
+    undecided = [r for r in reviews if r.state in OPEN_REVIEW]
+    automatic_review.assess(session, request, undecided, datasets)
+    request_notifications.submitted(session, request, restarted, datasets)
+    _audit(session, principal, step.audit, request, {"algorithm": _outcomes(undecided)})
     return request
 
 
@@ -318,6 +329,10 @@ def _check_duration(session: Session, days: int, datasets: Iterable[Dataset]) ->
                 f"{days} days exceeds the {longest}-day maximum for {', '.join(accessions)}",
                 field="input.duration_days",
             )
+
+
+def _outcomes(reviews: Iterable[RequestReview]) -> dict[str, str | None]:
+    return {str(r.id): r.algorithm_outcome for r in reviews}
 
 
 def _audit(

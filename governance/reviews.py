@@ -18,7 +18,7 @@ from catalog import audit
 from catalog.errors import Conflict, Forbidden, Invalid, NotFound
 from catalog.models import Dataset
 from catalog.principals import Principal
-from governance import policies
+from governance import automatic_review, policies, request_notifications
 from governance import repository as repo
 from governance.committees import effective_rules
 from governance.locks import bounded_lock_wait
@@ -69,6 +69,7 @@ def request_changes(
     voided = _void_votes(session, review, now, "changes requested")
     review.changes_comment = comment
     _move(session, request, review, step, now)
+    request_notifications.changes_requested(session, request, review)
     _audit(session, principal, step.audit, review, {"comment": comment, "voided_votes": voided})
     return review
 
@@ -136,15 +137,6 @@ def decide(
     return review
 
 
-def agreement(algorithm_outcome: str | None, decision: RequestState) -> bool | None:
-    """Whether the committee decided as the DUO matcher suggested; None when it gave no
-    approve/reject outcome (not run yet, or it left the case to the committee)."""
-    suggested = {"approve": RequestState.APPROVED, "reject": RequestState.REJECTED}
-    if algorithm_outcome not in suggested:
-        return None
-    return suggested[algorithm_outcome] is decision
-
-
 def _for_command(
     session: Session, principal: Principal, review_id: uuid.UUID, command: str
 ) -> tuple[AccessRequest, RequestReview, Step]:
@@ -194,15 +186,22 @@ def _decide(
     review.decided_at = now
     review.decided_by = principal.actor if step.actor is Actor.CHAIR else "votes"
     review.decision_comment = comment or None
-    review.committee_agreed_with_algorithm = agreement(review.algorithm_outcome, step.target)
+    review.committee_agreed_with_algorithm = automatic_review.agreed(
+        review.algorithm_outcome, step.target
+    )
     _move(session, request, review, step, now)
     grants = _issue_grants(session, principal, request, review, now)
+    request_notifications.decided(session, request, review)
     _audit(
         session,
         principal,
         step.audit,
         review,
-        {"by": review.decided_by, "grants": [str(g.id) for g in grants]},
+        {
+            "by": review.decided_by,
+            "grants": [str(g.id) for g in grants],
+            "agreed_with_algorithm": review.committee_agreed_with_algorithm,
+        },
     )
 
 

@@ -12,7 +12,9 @@ from tests.api.graphql import gql
 from tests.factories import Factory, request_input
 
 READ = "query($id: UUID!) { accessRequest(id: $id) { state requester datasets { dataset {"
-READ += " accession } } reviews { state committee { slug rules { decisionRule } } } } }"
+READ += " accession } } reviews { state committee { slug rules { decisionRule } }"
+READ += " algorithm { outcome datasets { accession checks { code outcome } } }"
+READ += " committeeAgreedWithAlgorithm } } }"
 GRANTS = "query($a: String!) { datasetGrants(accession: $a) { holder active requestId } }"
 CREATE = """mutation($i: AccessRequestInput!) { accessRequestCreate(input: $i) {
   request { id state } errors { field message code } } }"""
@@ -29,6 +31,7 @@ def setting(factory: Factory) -> dict[str, object]:
         access_level="controlled",
         committee=committee.slug,
         funders=[{"funder": funder.slug}],
+        data_use={"permission": "GRU"},
     )
     rita = factory.principal("rita")
     chair = factory.principal("carla", (RoleName.COMMITTEE_CHAIR, committee.slug))
@@ -89,6 +92,13 @@ def test_who_reads_requests_and_grants(
         assert sent["requester"] == "rita"
         assert sent["reviews"][0]["state"] == "APPROVED"
         assert sent["reviews"][0]["committee"]["rules"] == {"decisionRule": "CHAIR"}
+        assert sent["reviews"][0]["algorithm"] == {
+            "outcome": "APPROVE",
+            "datasets": [
+                {"accession": accession, "checks": [{"code": "GRU", "outcome": "APPROVE"}]}
+            ],
+        }, "whoever reads the request reads the matcher's verdict"
+        assert sent["reviews"][0]["committeeAgreedWithAlgorithm"] is True
     if role in SEES_GRANTS:
         assert holders == [{"holder": "rita", "active": True, "requestId": setting["sent"]}]
     else:

@@ -9,6 +9,7 @@ from typing import Any
 import graphene
 
 from api.graphql.catalog.types import Committee, Dataset, ctx
+from governance.duo_matching import Outcome as OutcomeModel
 from governance.intended_use import ResearchPurpose as ResearchPurposeModel
 from governance.models import RequestState as RequestStateModel
 from governance.models import VoteChoice as VoteChoiceModel
@@ -19,6 +20,11 @@ RequestState = graphene.Enum.from_enum(
     " | rejected; withdrawn by the requester before a decision.",
 )
 VoteChoice = graphene.Enum.from_enum(VoteChoiceModel, description="A member's vote.")
+DuoOutcome = graphene.Enum.from_enum(
+    OutcomeModel,
+    description="The DUO matcher's verdict: the intended use fits the data use conditions,"
+    " breaks one, or needs the committee's judgement.",
+)
 ResearchPurpose = graphene.Enum(
     "ResearchPurpose",
     [(p.value, p.value) for p in ResearchPurposeModel],
@@ -94,6 +100,43 @@ class ReviewVote(graphene.ObjectType):
         return parent[0].voided_reason
 
 
+class DuoCheck(graphene.ObjectType):
+    """One thing the matcher compared, and what it concluded."""
+
+    code = graphene.String(
+        required=True,
+        description="The condition checked (`DS-MONDO:0007254`, `NPU`), or `permission` /"
+        " `sensitive` for checks about the request itself.",
+    )
+    outcome = graphene.Field(DuoOutcome, required=True, description="This check's verdict.")
+    reason = graphene.String(required=True, description="Why, naming the terms compared.")
+
+
+class DatasetMatch(graphene.ObjectType):
+    """The matcher's verdict on one dataset's data use conditions."""
+
+    accession = graphene.String(required=True, description="The dataset.")
+    outcome = graphene.Field(
+        DuoOutcome, required=True, description="The most severe of its checks."
+    )
+    checks = graphene.List(
+        graphene.NonNull(DuoCheck), required=True, description="One per condition compared."
+    )
+
+
+class AlgorithmResult(graphene.ObjectType):
+    """The DUO matcher's suggestion for one review: a suggestion, never a decision."""
+
+    outcome = graphene.Field(
+        DuoOutcome, required=True, description="The most severe over the review's datasets."
+    )
+    datasets = graphene.List(
+        graphene.NonNull(DatasetMatch),
+        required=True,
+        description="The datasets the committee governs in the request, by accession.",
+    )
+
+
 class RequestReview(graphene.ObjectType):
     """One committee's review of the datasets it governs within a request."""
 
@@ -105,10 +148,14 @@ class RequestReview(graphene.ObjectType):
     decided_at = graphene.DateTime(description="When it was decided.")
     decided_by = graphene.String(description="The chair who decided, or `votes`.")
     decision_comment = graphene.String(description="The decision's reasons.")
-    algorithm_outcome = graphene.String(description="The automatic DUO matcher's outcome.")
-    algorithm_result = graphene.JSONString(description="The DUO matcher's full result.")
+    algorithm = graphene.Field(
+        AlgorithmResult,
+        description="The automatic DUO matcher's suggestion, computed at (re)submission; null"
+        " for reviews submitted before the matcher ran.",
+    )
     committee_agreed_with_algorithm = graphene.Boolean(
-        description="Whether the decision followed the matcher's outcome (null: no outcome)."
+        description="Whether the decision followed the matcher: approved when it said approve,"
+        " rejected when it said deny. Null until decided, or when it said needs review."
     )
     votes = graphene.List(
         graphene.NonNull(ReviewVote), required=True, description="Votes, oldest first."
@@ -117,6 +164,27 @@ class RequestReview(graphene.ObjectType):
     @staticmethod
     async def resolve_committee(parent: Any, info: graphene.ResolveInfo) -> Any:
         return await ctx(info).loaders.committee_by_id.load(parent.committee_id)
+
+    @staticmethod
+    def resolve_algorithm(parent: Any, _info: graphene.ResolveInfo) -> Any:
+        if parent.algorithm_outcome is None:
+            return None
+        return AlgorithmResult(
+            outcome=OutcomeModel(parent.algorithm_outcome),
+            datasets=[
+                DatasetMatch(
+                    accession=accession,
+                    outcome=OutcomeModel(match["outcome"]),
+                    checks=[
+                        DuoCheck(
+                            code=c["code"], outcome=OutcomeModel(c["outcome"]), reason=c["reason"]
+                        )
+                        for c in match["checks"]
+                    ],
+                )
+                for accession, match in sorted((parent.algorithm_result or {}).items())
+            ],
+        )
 
     @staticmethod
     async def resolve_votes(parent: Any, info: graphene.ResolveInfo) -> Any:
