@@ -135,6 +135,9 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port (default: ATRIUM_PORT or 8000)")
     parser.add_argument("--certfile", type=Path, help="TLS certificate (PEM) to serve HTTPS")
     parser.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
+    parser.add_argument(
+        "--workers", type=int, help="server processes (default: ATRIUM_WORKERS or 1)"
+    )
 
 
 def _with_server_options(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -143,6 +146,10 @@ def _with_server_options(settings: Settings, args: argparse.Namespace) -> Settin
         changes["host"] = args.host
     if args.port:
         changes["port"] = args.port
+    if args.workers is not None:
+        if args.workers < 1:
+            raise SystemExit("--workers must be at least 1")
+        changes["workers"] = args.workers
     if args.certfile and not settings.public_base_url:
         changes["public_base_url"] = (
             f"https://{args.host or settings.host}:{args.port or settings.port}"

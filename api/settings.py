@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes of `atrium serve` (about one per CPU core).",
+    )
     public_base_url: str | None = Field(
         default=None,
         description="External URL of this service (issuer, DRS hostname). Default http://HOST:PORT.",

@@ -1,20 +1,20 @@
 """GraphQL's view of the access rule: the same ``governance.access.read_bytes`` that DRS uses,
-fed by a per-request loader of the caller's active grants."""
+fed by a per-request loader of the caller's active grants. Synchronous, like the catalog
+loaders it reads (see ``sibling_loaders``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import graphene
-
-from api.graphql.context import Context
 from catalog import policies
 from governance.access import DatasetAccessFacts, Decision, dataset_url, read_bytes
 
+if TYPE_CHECKING:
+    from api.graphql.context import Context
 
-async def download_decision(info: graphene.ResolveInfo, dataset: Any) -> Decision:
-    context: Context = info.context
-    has_grant = await context.loaders.active_grant_by_dataset_id.load(dataset.id)
+
+def download_decision(context: Context, dataset: Any) -> Decision:
+    has_grant = context.loaders.catalog.active_grant_by_dataset_id.get(dataset.id)
     facts = DatasetAccessFacts(
         id=dataset.id,
         url=dataset_url(context.base_url, dataset.accession),
@@ -25,10 +25,9 @@ async def download_decision(info: graphene.ResolveInfo, dataset: Any) -> Decisio
     return read_bytes(context.principal, facts, has_active_grant=bool(has_grant))
 
 
-async def may_list_files(info: graphene.ResolveInfo, dataset: Any) -> bool:
+def may_list_files(context: Context, dataset: Any) -> bool:
     """File metadata: whoever may download, plus the dataset's committee (which reviews
     requests without holding data access)."""
-    context: Context = info.context
     if policies.can_read_files(context.principal, dataset):
         return True
-    return (await download_decision(info, dataset)).allowed
+    return download_decision(context, dataset).allowed

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from api.graphql.access import may_list_files
 from api.graphql.dataloaders import Loaders
 from catalog.principals import Principal
 from search.backend import SearchBackend
@@ -22,4 +23,9 @@ class Context:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.session, self.principal.user_id, self.now)
+        self.loaders = Loaders(
+            self.session,
+            self.principal.user_id,
+            self.now,
+            listable=lambda dataset: may_list_files(self, dataset),
+        )

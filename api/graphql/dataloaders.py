@@ -1,5 +1,6 @@
-"""Per-request dataloaders. Each batches the keys its resolvers ask for during one tick of the
-executor into one repository call, and caches values for the rest of the request.
+"""Per-request asyncio dataloaders of the governance and identity types (the catalog's are
+synchronous: ``catalog_loaders``). Each batches the keys its resolvers ask for during one tick
+of the executor into one repository call, and caches values for the rest of the request.
 
 The batch functions call the synchronous session directly: the whole GraphQL execution runs on
 one worker thread with its own event loop (ADR 0001), so the session is never shared between
@@ -16,9 +17,10 @@ from typing import Any, Generic, TypeVar
 from graphene.utils.dataloader import DataLoader
 from sqlalchemy.orm import Session
 
+from api.graphql.catalog_loaders import CatalogLoaders
+from api.graphql.sibling_loaders import Seen
 from catalog import repository
 from governance import repository as grants
-from governance.committees import effective_rules
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -55,110 +57,32 @@ class CommitteeByIdLoader(MappingLoader[uuid.UUID, Any]):
 
 
 class DatasetByIdLoader(MappingLoader[uuid.UUID, Any]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.datasets_by_ids)
+    """Datasets of governance rows; they become siblings of the catalog loaders."""
+
+    def __init__(self, session: Session, seen: Seen) -> None:
+        def fetch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+            found = repository.datasets_by_ids(session, ids)
+            seen.add_datasets(found.values())
+            return found
+
+        super().__init__(session, fetch)
 
 
-class TermByCurieLoader(MappingLoader[str, Any]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.terms_by_curies)
+class DatasetsByRequestIdLoader(MappingLoader[uuid.UUID, list[Any]]):
+    """(link, dataset) pairs of requests; the datasets become siblings of the catalog loaders."""
 
+    def __init__(self, session: Session, seen: Seen) -> None:
+        def fetch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+            found = grants.datasets_of_requests(session, ids)
+            seen.add_datasets(d for pairs in found.values() for _link, d in pairs)
+            return found
 
-class TermsByDatasetIdLoader(MappingLoader[uuid.UUID, list[Any]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.terms_of_datasets, list)
-
-
-class DataUseByDatasetIdLoader(MappingLoader[uuid.UUID, list[Any]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.data_use_of_datasets, list)
-
-
-class FundersByDatasetIdLoader(MappingLoader[uuid.UUID, list[Any]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.funders_of_datasets, list)
-
-
-class PublicationsByDatasetIdLoader(MappingLoader[uuid.UUID, list[Any]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.publications_of_datasets, list)
-
-
-class VersionsByDatasetIdLoader(MappingLoader[uuid.UUID, list[Any]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.versions_of_datasets, list)
-
-
-class FileTotalsByDatasetIdLoader(MappingLoader[uuid.UUID, repository.FileTotals]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.file_totals, repository.FileTotals)
-
-
-FilesPageKey = tuple[uuid.UUID, int, str | None]
-
-
-def _files_pages(session: Session, keys: list[FilesPageKey]) -> dict[FilesPageKey, list[Any]]:
-    """One windowed query per distinct (first, after) page shape, usually exactly one."""
-    shapes: dict[tuple[int, str | None], list[uuid.UUID]] = {}
-    for dataset_id, first, after in keys:
-        shapes.setdefault((first, after), []).append(dataset_id)
-    pages: dict[FilesPageKey, list[Any]] = {}
-    for (first, after), dataset_ids in shapes.items():
-        found = repository.first_files_of_datasets(session, dataset_ids, limit=first, after=after)
-        for dataset_id in dataset_ids:
-            pages[(dataset_id, first, after)] = found.get(dataset_id, [])
-    return pages
-
-
-class FilesByDatasetIdLoader(MappingLoader[FilesPageKey, list[Any]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, _files_pages, list)
-
-
-class ObjectByIdLoader(MappingLoader[str, Any]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.objects_by_ids)
-
-
-class ChecksumsByObjectIdLoader(MappingLoader[str, list[Any]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.checksums_of_objects, list)
-
-
-class AccessMethodsByObjectIdLoader(MappingLoader[str, list[Any]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.access_methods_of_objects, list)
-
-
-class AliasesByObjectIdLoader(MappingLoader[str, list[str]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.aliases_of_objects, list)
-
-
-class MembersByBundleIdLoader(MappingLoader[str, list[Any]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, repository.members_of_bundles, list)
-
-
-class ActiveGrantByDatasetIdLoader(MappingLoader[uuid.UUID, bool]):
-    """Whether the caller holds an active grant, evaluated at the request's instant."""
-
-    def __init__(self, session: Session, user_id: uuid.UUID | None, now: datetime) -> None:
-        def fetch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
-            granted = grants.granted_dataset_ids(session, user_id, ids, now)
-            return {i: i in granted for i in ids}
-
-        super().__init__(session, fetch, lambda: False)
+        super().__init__(session, fetch, list)
 
 
 class ReviewsByRequestIdLoader(MappingLoader[uuid.UUID, list[Any]]):
     def __init__(self, session: Session) -> None:
         super().__init__(session, grants.reviews_of_requests, list)
-
-
-class DatasetsByRequestIdLoader(MappingLoader[uuid.UUID, list[Any]]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, grants.datasets_of_requests, list)
 
 
 class GrantsByRequestIdLoader(MappingLoader[uuid.UUID, list[Any]]):
@@ -171,46 +95,28 @@ class VotesByReviewIdLoader(MappingLoader[uuid.UUID, list[Any]]):
         super().__init__(session, grants.votes_of_reviews, list)
 
 
-class TermsOfUseByDatasetIdLoader(MappingLoader[uuid.UUID, Any]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, grants.current_terms)
-
-
 class UserByIdLoader(MappingLoader[uuid.UUID, Any]):
     def __init__(self, session: Session) -> None:
         super().__init__(session, grants.users_by_ids)
 
 
-class RulesByCommitteeIdLoader(MappingLoader[uuid.UUID, Any]):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session, effective_rules)
-
-
 class Loaders:
-    """The loaders of one request, created together so each caches for exactly that request."""
+    """The loaders of one request, created together so each caches for exactly that request:
+    the synchronous catalog loaders, and asyncio ones for the governance and identity types."""
 
-    def __init__(self, session: Session, user_id: uuid.UUID | None, now: datetime) -> None:
-        self.active_grant_by_dataset_id = ActiveGrantByDatasetIdLoader(session, user_id, now)
+    def __init__(
+        self,
+        session: Session,
+        user_id: uuid.UUID | None,
+        now: datetime,
+        listable: Callable[[Any], bool],
+    ) -> None:
+        self.catalog = CatalogLoaders(session, user_id, now, listable)
         self.organization_by_id = OrganizationByIdLoader(session)
         self.committee_by_id = CommitteeByIdLoader(session)
-        self.dataset_by_id = DatasetByIdLoader(session)
-        self.term_by_curie = TermByCurieLoader(session)
-        self.terms_by_dataset_id = TermsByDatasetIdLoader(session)
-        self.data_use_by_dataset_id = DataUseByDatasetIdLoader(session)
-        self.funders_by_dataset_id = FundersByDatasetIdLoader(session)
-        self.publications_by_dataset_id = PublicationsByDatasetIdLoader(session)
-        self.versions_by_dataset_id = VersionsByDatasetIdLoader(session)
-        self.file_totals_by_dataset_id = FileTotalsByDatasetIdLoader(session)
-        self.files_by_dataset_id = FilesByDatasetIdLoader(session)
-        self.object_by_id = ObjectByIdLoader(session)
-        self.checksums_by_object_id = ChecksumsByObjectIdLoader(session)
-        self.access_methods_by_object_id = AccessMethodsByObjectIdLoader(session)
-        self.aliases_by_object_id = AliasesByObjectIdLoader(session)
-        self.members_by_bundle_id = MembersByBundleIdLoader(session)
+        self.dataset_by_id = DatasetByIdLoader(session, self.catalog.seen)
+        self.datasets_by_request_id = DatasetsByRequestIdLoader(session, self.catalog.seen)
         self.reviews_by_request_id = ReviewsByRequestIdLoader(session)
-        self.datasets_by_request_id = DatasetsByRequestIdLoader(session)
         self.grants_by_request_id = GrantsByRequestIdLoader(session)
         self.votes_by_review_id = VotesByReviewIdLoader(session)
         self.user_by_id = UserByIdLoader(session)
-        self.terms_of_use_by_dataset_id = TermsOfUseByDatasetIdLoader(session)
-        self.rules_by_committee_id = RulesByCommitteeIdLoader(session)

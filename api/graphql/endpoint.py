@@ -2,13 +2,13 @@
 mutations over POST only.
 
 Each request is executed on one worker thread that owns the request's session and runs the
-resolvers on its own event loop (ADR 0001). The transaction commits once after execution,
-and rolls back if anything failed unexpectedly, before the response is sent.
+resolvers, on its own event loop when any resolver awaits (ADR 0001). The transaction commits
+once after execution, and rolls back if anything failed unexpectedly, before the response is
+sent.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -21,7 +21,6 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    execute,
     parse,
     specified_rules,
     validate,
@@ -33,6 +32,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from api.auth.principals import principal_from_claims
 from api.graphql.context import Context
+from api.graphql.execution import execute_document
 from api.graphql.graphiql import GRAPHIQL_HTML
 from api.graphql.limits import limit_rules
 from api.graphql.text import StorableStringLiterals, unstorable_variable
@@ -120,18 +120,13 @@ def _execute_in_transaction(
             base_url=config.base_url,
             search=config.search,
         )
-
-        async def run() -> ExecutionResult:
-            outcome = execute(
-                config.schema,
-                document,
-                context_value=context,
-                variable_values=variables,
-                operation_name=operation_name,
-            )
-            return await outcome if asyncio.iscoroutine(outcome) else outcome  # type: ignore[return-value]
-
-        result = asyncio.run(run())
+        result = execute_document(
+            config.schema,
+            document,
+            context=context,
+            variables=variables,
+            operation_name=operation_name,
+        )
         if any(_unexpected(e) for e in result.errors or ()):
             session.rollback()
         else:

@@ -125,6 +125,7 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=20_000)
     parser.add_argument("--files-per-dataset", type=int, default=50)
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--workers", type=int, help="`atrium serve --workers N` (default 1)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--port", type=int, default=8124)
@@ -158,7 +159,8 @@ def main() -> None:
     open_ids = sample_ids(settings, AccessLevel.OPEN, 100_000)
     controlled_ids = sample_ids(settings, AccessLevel.CONTROLLED, 100_000)
     token = mint_token(settings, subject="bench", ttl_seconds=3600)
-    server = subprocess.Popen(atrium("serve"), env=env)
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    server = subprocess.Popen(atrium("serve", *workers), env=env)
     base = f"http://127.0.0.1:{args.port}"
     try:
         wait_until_healthy(base)

@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=20_000)
     parser.add_argument("--files-per-dataset", type=int, default=50)
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--workers", type=int, help="`atrium serve --workers N` (default 1)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--page", type=int, default=100)
@@ -125,7 +126,8 @@ def main() -> None:
     }
     if not args.skip_load:
         load(args, env)
-    server = subprocess.Popen(atrium("serve"), env=env)
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    server = subprocess.Popen(atrium("serve", *workers), env=env)
     url = f"http://127.0.0.1:{args.port}/graphql"
     try:
         wait_until_healthy(f"http://127.0.0.1:{args.port}")

@@ -157,6 +157,7 @@ class CatalogQuery(graphene.ObjectType):
         rows = repository.page_of_datasets(
             c.session, stmt, sort=sort, descending=descending, after=position, limit=first + 1
         )
+        c.loaders.catalog.seen.add_datasets(rows[:first])
         edges = [
             (d, encode_cursor([sort, descending, repository.sort_value(d, sort), d.accession]))
             for d in rows[:first]
@@ -169,13 +170,13 @@ class CatalogQuery(graphene.ObjectType):
         )
 
     @staticmethod
-    async def resolve_drs_object(_root: Any, info: graphene.ResolveInfo, id: str) -> Any:
+    def resolve_drs_object(_root: Any, info: graphene.ResolveInfo, id: str) -> Any:
         c = ctx(info)
         found = repository.object_by_id_or_alias(c.session, id)
         if found is None:
             return None
         dataset = repository.dataset_by_id(c.session, c.principal, found.dataset_id)
-        if dataset is None or not await may_list_files(info, dataset):
+        if dataset is None or not may_list_files(c, dataset):
             return None
         return found
 

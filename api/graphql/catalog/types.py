@@ -89,12 +89,12 @@ class Committee(graphene.ObjectType):
     )
 
     @staticmethod
-    async def resolve_organization(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return await ctx(info).loaders.organization_by_id.load(parent.organization_id)
+    def resolve_organization(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return ctx(info).loaders.catalog.organization_by_id.get(parent.organization_id)
 
     @staticmethod
-    async def resolve_rules(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return await ctx(info).loaders.rules_by_committee_id.load(parent.id)
+    def resolve_rules(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return ctx(info).loaders.catalog.rules_by_committee_id.get(parent.id)
 
 
 class OntologyTerm(graphene.ObjectType):
@@ -186,8 +186,8 @@ class BundleMember(graphene.ObjectType):
     object = graphene.Field(lambda: DrsObject, required=True, description="The member object.")
 
     @staticmethod
-    async def resolve_object(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return await ctx(info).loaders.object_by_id.load(parent.child_id)
+    def resolve_object(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return ctx(info).loaders.catalog.object_by_id.get(parent.child_id)
 
 
 class DrsObject(graphene.ObjectType):
@@ -217,31 +217,31 @@ class DrsObject(graphene.ObjectType):
     dataset = graphene.Field(lambda: Dataset, required=True, description="Owning dataset.")
 
     @staticmethod
-    async def resolve_checksums(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return await ctx(info).loaders.checksums_by_object_id.load(parent.id)
+    def resolve_checksums(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return ctx(info).loaders.catalog.checksums_by_object_id.get(parent.id)
 
     @staticmethod
-    async def resolve_aliases(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return await ctx(info).loaders.aliases_by_object_id.load(parent.id)
+    def resolve_aliases(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return ctx(info).loaders.catalog.aliases_by_object_id.get(parent.id)
 
     @staticmethod
-    async def resolve_access_methods(parent: Any, info: graphene.ResolveInfo) -> Any:
-        loaders = ctx(info).loaders
-        methods = await loaders.access_methods_by_object_id.load(parent.id)
-        dataset = await loaders.dataset_by_id.load(parent.dataset_id)
+    def resolve_access_methods(parent: Any, info: graphene.ResolveInfo) -> Any:
+        loaders = ctx(info).loaders.catalog
+        methods = loaders.access_methods_by_object_id.get(parent.id)
+        dataset = loaders.dataset_by_id.get(parent.dataset_id)
         for method in methods:
             method.steward_id = dataset.steward_id
         return methods
 
     @staticmethod
-    async def resolve_contents(parent: Any, info: graphene.ResolveInfo) -> Any:
+    def resolve_contents(parent: Any, info: graphene.ResolveInfo) -> Any:
         if not parent.is_bundle:
             return []
-        return await ctx(info).loaders.members_by_bundle_id.load(parent.id)
+        return ctx(info).loaders.catalog.members_by_bundle_id.get(parent.id)
 
     @staticmethod
-    async def resolve_dataset(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return await ctx(info).loaders.dataset_by_id.load(parent.dataset_id)
+    def resolve_dataset(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return ctx(info).loaders.catalog.dataset_by_id.get(parent.dataset_id)
 
 
 class DrsObjectConnection(graphene.relay.Connection):
@@ -334,23 +334,23 @@ class Dataset(graphene.ObjectType):
     )
 
     @staticmethod
-    async def resolve_diseases(parent: Any, info: graphene.ResolveInfo) -> Any:
-        rows = await ctx(info).loaders.terms_by_dataset_id.load(parent.id)
+    def resolve_diseases(parent: Any, info: graphene.ResolveInfo) -> Any:
+        rows = ctx(info).loaders.catalog.terms_by_dataset_id.get(parent.id)
         return [term for link, term in rows if link.role is TermRole.DISEASE]
 
     @staticmethod
-    async def resolve_phenotypes(parent: Any, info: graphene.ResolveInfo) -> Any:
-        rows = await ctx(info).loaders.terms_by_dataset_id.load(parent.id)
+    def resolve_phenotypes(parent: Any, info: graphene.ResolveInfo) -> Any:
+        rows = ctx(info).loaders.catalog.terms_by_dataset_id.get(parent.id)
         return [term for link, term in rows if link.role is TermRole.PHENOTYPE]
 
     @staticmethod
-    async def resolve_data_use(parent: Any, info: graphene.ResolveInfo) -> Any:
-        rows = await ctx(info).loaders.data_use_by_dataset_id.load(parent.id)
+    def resolve_data_use(parent: Any, info: graphene.ResolveInfo) -> Any:
+        rows = ctx(info).loaders.catalog.data_use_by_dataset_id.get(parent.id)
         permission = next((t for _, t in rows if t.code in PERMISSION_CODES), None)
         if permission is None:
             return None
         qualifiers = [u.qualifier for u, t in rows if t is permission and u.qualifier]
-        diseases = await ctx(info).loaders.term_by_curie.load_many(qualifiers)
+        diseases = ctx(info).loaders.catalog.term_by_curie.get_many(qualifiers)
         return DataUse(
             permission=permission,
             diseases=[d for d in diseases if d is not None],
@@ -358,52 +358,52 @@ class Dataset(graphene.ObjectType):
         )
 
     @staticmethod
-    async def resolve_steward(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return await ctx(info).loaders.organization_by_id.load(parent.steward_id)
+    def resolve_steward(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return ctx(info).loaders.catalog.organization_by_id.get(parent.steward_id)
 
     @staticmethod
-    async def resolve_committee(parent: Any, info: graphene.ResolveInfo) -> Any:
+    def resolve_committee(parent: Any, info: graphene.ResolveInfo) -> Any:
         if parent.committee_id is None:
             return None
-        return await ctx(info).loaders.committee_by_id.load(parent.committee_id)
+        return ctx(info).loaders.catalog.committee_by_id.get(parent.committee_id)
 
     @staticmethod
-    async def resolve_funders(parent: Any, info: graphene.ResolveInfo) -> Any:
-        rows = await ctx(info).loaders.funders_by_dataset_id.load(parent.id)
+    def resolve_funders(parent: Any, info: graphene.ResolveInfo) -> Any:
+        rows = ctx(info).loaders.catalog.funders_by_dataset_id.get(parent.id)
         return [DatasetFunding(funder=org, award_number=link.award_number) for link, org in rows]
 
     @staticmethod
-    async def resolve_publications(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return await ctx(info).loaders.publications_by_dataset_id.load(parent.id)
+    def resolve_publications(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return ctx(info).loaders.catalog.publications_by_dataset_id.get(parent.id)
 
     @staticmethod
-    async def resolve_versions(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return await ctx(info).loaders.versions_by_dataset_id.load(parent.id)
+    def resolve_versions(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return ctx(info).loaders.catalog.versions_by_dataset_id.get(parent.id)
 
     @staticmethod
-    async def resolve_terms_of_use(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return await ctx(info).loaders.terms_of_use_by_dataset_id.load(parent.id)
+    def resolve_terms_of_use(parent: Any, info: graphene.ResolveInfo) -> Any:
+        return ctx(info).loaders.catalog.terms_of_use_by_dataset_id.get(parent.id)
 
     @staticmethod
-    async def resolve_file_count(parent: Any, info: graphene.ResolveInfo) -> int:
-        totals: FileTotals = await ctx(info).loaders.file_totals_by_dataset_id.load(parent.id)
+    def resolve_file_count(parent: Any, info: graphene.ResolveInfo) -> int:
+        totals: FileTotals = ctx(info).loaders.catalog.file_totals_by_dataset_id.get(parent.id)
         return totals.files
 
     @staticmethod
-    async def resolve_total_bytes(parent: Any, info: graphene.ResolveInfo) -> int:
-        totals: FileTotals = await ctx(info).loaders.file_totals_by_dataset_id.load(parent.id)
+    def resolve_total_bytes(parent: Any, info: graphene.ResolveInfo) -> int:
+        totals: FileTotals = ctx(info).loaders.catalog.file_totals_by_dataset_id.get(parent.id)
         return totals.bytes
 
     @staticmethod
-    async def resolve_can_read_files(parent: Any, info: graphene.ResolveInfo) -> bool:
-        return await may_list_files(info, parent)
+    def resolve_can_read_files(parent: Any, info: graphene.ResolveInfo) -> bool:
+        return may_list_files(ctx(info), parent)
 
     @staticmethod
-    async def resolve_can_download(parent: Any, info: graphene.ResolveInfo) -> bool:
-        return (await download_decision(info, parent)).allowed
+    def resolve_can_download(parent: Any, info: graphene.ResolveInfo) -> bool:
+        return download_decision(ctx(info), parent).allowed
 
     @staticmethod
-    async def resolve_files(
+    def resolve_files(
         parent: Any, info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> Any:
         if not 1 <= first <= MAX_FILES_PAGE:
@@ -414,11 +414,11 @@ class Dataset(graphene.ObjectType):
             if not decoded or decoded[0] != "files" or len(decoded) != 2:
                 raise Invalid("after is not a cursor of this list", field="after")
             after_id = str(decoded[1])
-        loaders = ctx(info).loaders
-        if not await may_list_files(info, parent):
+        loaders = ctx(info).loaders.catalog
+        if not may_list_files(ctx(info), parent):
             return connection(DrsObjectConnection, [], has_next=False, total_count=0)
-        rows = await loaders.files_by_dataset_id.load((parent.id, first + 1, after_id))
-        totals: FileTotals = await loaders.file_totals_by_dataset_id.load(parent.id)
+        rows = loaders.files_by_dataset_id.get((parent.id, first + 1, after_id))
+        totals: FileTotals = loaders.file_totals_by_dataset_id.get(parent.id)
         edges = [(obj, encode_cursor(["files", obj.id])) for obj in rows[:first]]
         return connection(
             DrsObjectConnection, edges, has_next=len(rows) > first, total_count=totals.objects

@@ -129,6 +129,7 @@ def _connection(c: Context, labelled: service.LabelledResult) -> Any:
         Dataset.id.in_([h.dataset_id for h in hits])
     )
     datasets = {d.id: d for d in c.session.scalars(readable)}
+    c.loaders.catalog.seen.add_datasets(datasets.values())
     edges = [
         SearchEdge(
             cursor=encode_cursor(labelled.query, hit.key),
