@@ -122,6 +122,14 @@ class PostgresBackend:
         for batch in documents:
             self.index(session, batch)
             count += len(batch)
+        # A bulk load leaves its entries in the GIN indexes' pending lists, which every search
+        # would scan and the next single write would have to flush; fold them in now, and give
+        # the planner statistics of the new rows.
+        for index in ("ix_search_documents_tsv", "ix_search_documents_filter_keys"):
+            session.execute(
+                text("SELECT gin_clean_pending_list(CAST(:i AS regclass))"), {"i": index}
+            )
+        session.execute(text("ANALYZE search_documents"))
         return count
 
 

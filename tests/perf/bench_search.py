@@ -26,12 +26,12 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import service
+from catalog.db import make_engine
 from catalog.ingest.runner import ingest_path
-from catalog.models import Dataset
+from catalog.models import Dataset, DatasetStatus
 from catalog.principals import SYSTEM
 from catalog.schemas import DatasetUpdate
 from search import service as search_service
@@ -55,6 +55,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--writes", type=int, default=50)
     parser.add_argument("--work-dir", type=Path, help="default: a temporary directory")
+    parser.add_argument(
+        "--backend", choices=["postgres", "elasticsearch"], action="append", help="default: both"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="atrium-bench-") as scratch:
         work_dir = args.work_dir or Path(scratch)
@@ -66,24 +69,26 @@ def main() -> None:
             started = time.perf_counter()
             ingest_path(engine, path)
             print(f"ingested {args.datasets:,} datasets in {time.perf_counter() - started:.0f} s")
-            sessions = sessionmaker(engine, expire_on_commit=False)
+            pooled = make_engine(
+                engine.url.render_as_string(hide_password=False), pool_size=args.concurrency + 2
+            )
+            sessions = sessionmaker(pooled, expire_on_commit=False)
             with sessions.begin() as session:
                 session.query(SearchOutbox).delete()
-            for backend in backends():
-                measure(engine, sessions, backend, args)
+            for backend in backends(args.backend or ["postgres", "elasticsearch"]):
+                measure(sessions, backend, args)
 
 
-def backends() -> list[SearchBackend]:
-    found: list[SearchBackend] = [PostgresBackend()]
+def backends(names: list[str]) -> list[SearchBackend]:
+    found: list[SearchBackend] = [PostgresBackend()] if "postgres" in names else []
     url = os.environ.get("ATRIUM_ELASTICSEARCH_URL")
-    if url:
+    if url and "elasticsearch" in names:
         client = Elasticsearch(url, request_timeout=60)
         found.append(ElasticsearchBackend(client, alias=f"bench-{uuid.uuid4().hex[:8]}"))
     return found
 
 
 def measure(
-    engine: Engine,
     sessions: sessionmaker[Session],
     backend: SearchBackend,
     args: argparse.Namespace,
@@ -139,7 +144,13 @@ def run_queries(
 
 def freshness(sessions: sessionmaker[Session], backend: SearchBackend, writes: int) -> list[float]:
     with sessions() as session:
-        accessions = list(session.scalars(select(Dataset.accession).limit(writes)))
+        accessions = list(
+            session.scalars(
+                select(Dataset.accession)
+                .where(Dataset.status == DatasetStatus.PUBLISHED)
+                .limit(writes)
+            )
+        )
     halt = start_indexer(sessions, backend)
     delays = []
     try:
