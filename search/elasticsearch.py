@@ -124,15 +124,24 @@ class ElasticsearchBackend:
         after = decode_cursor(query)
         sort = query.effective_sort
         selections = _selections(query, now)
+        scope = _visibility(visibility)
+        matching = {"bool": {"filter": scope + list(selections.values()), **_words(query.text)}}
         body: dict[str, Any] = {
             "size": query.first + 1,
-            "track_total_hits": True,
+            "track_total_hits": False,
             "track_scores": bool(query.text),
-            "query": {"bool": {"filter": _visibility(visibility), **_words(query.text)}},
-            "post_filter": {"bool": {"filter": list(selections.values())}},
-            "aggs": _aggregations(selections, now),
+            "query": matching,
             "sort": [_SORTS[sort], {"accession": "asc"}],
             "_source": ["accession"],
+        }
+        # Counts travel in a request of their own: with no hits in it, Elasticsearch's shard
+        # request cache keeps its answer until the index next changes, so the facet counts of a
+        # repeated search (paging, going back to a selection) cost nothing.
+        counts: dict[str, Any] = {
+            "size": 0,
+            "track_total_hits": True,
+            "query": matching,
+            "aggs": _aggregations(selections, scope, query.text, now),
         }
         if after is not None:
             body["search_after"] = [after.value, after.accession]
@@ -147,15 +156,26 @@ class ElasticsearchBackend:
                 },
             }
         try:
-            response = self.client.search(index=self.alias, **body)
+            found, counted = self.client.msearch(
+                searches=[
+                    {"index": self.alias},
+                    body,
+                    {"index": self.alias, "request_cache": True},
+                    counts,
+                ]
+            )["responses"]
         except (ApiError, TransportError) as error:
             log.error("search failed: %s", error)
             raise SearchUnavailable("search is unavailable right now; try again shortly") from None
-        hits = [_hit(raw) for raw in response["hits"]["hits"]]
+        for answer in (found, counted):
+            if "error" in answer:
+                log.error("search failed: %s", answer["error"])
+                raise SearchUnavailable("search is unavailable right now; try again shortly")
+        hits = [_hit(raw) for raw in found["hits"]["hits"]]
         return SearchResult(
-            total=response["hits"]["total"]["value"],
+            total=counted["hits"]["total"]["value"],
             hits=tuple(hits[: query.first]),
-            facets=_facets(response["aggregations"]),
+            facets=_facets(counted["aggregations"]),
             has_next=len(hits) > query.first,
         )
 
@@ -329,46 +349,67 @@ def _bounds(gte: Any, lt: Any) -> dict[str, Any]:
     return bounds
 
 
-def _aggregations(selections: dict[Facet, dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """One filter aggregation per facet: every selection except the facet's own."""
+def _aggregations(
+    selections: dict[Facet, dict[str, Any]],
+    scope: list[dict[str, Any]],
+    text: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Counts per facet, each ignoring the facet's own selection. Facets without a selection
+    count the query's own (fully filtered, usually small) matches; a facet with one counts,
+    from a global aggregation, the documents matching everything but that selection."""
     aggs: dict[str, Any] = {}
     for facet in Facet:
+        inner = _facet_aggregation(facet, now)
+        if facet not in selections:
+            aggs[facet.value] = {"filter": {"match_all": {}}, "aggs": {"values": inner}}
+            continue
         others = [clause for f, clause in selections.items() if f is not facet]
-        if facet in TERMS_FACETS:
-            inner: dict[str, Any] = {
-                "terms": {
-                    "field": FACET_FIELDS[facet],
-                    "size": FACET_SIZE,
-                    "order": [{"_count": "desc"}, {"_key": "asc"}],
+        aggs[facet.value] = {
+            "global": {},
+            "aggs": {
+                "scoped": {
+                    "filter": {"bool": {"filter": scope + others, **_words(text)}},
+                    "aggs": {"values": inner},
                 }
-            }
-        elif facet is Facet.PARTICIPANTS:
-            inner = {
-                "range": {
-                    "field": "participant_count",
-                    "keyed": False,
-                    "ranges": [
-                        {"key": b.key, **({"from": b.gte}), **({"to": b.lt} if b.lt else {})}
-                        for b in PARTICIPANT_BUCKETS
-                    ],
-                }
-            }
-        else:
-            inner = {
-                "date_range": {
-                    "field": "updated_at",
-                    "ranges": [
-                        {
-                            "key": b.key,
-                            **({"from": b.gte.isoformat()} if b.gte else {}),
-                            **({"to": b.lt.isoformat()} if b.lt else {}),
-                        }
-                        for b in updated_buckets(now)
-                    ],
-                }
-            }
-        aggs[facet.value] = {"filter": {"bool": {"filter": others}}, "aggs": {"values": inner}}
+            },
+        }
     return aggs
+
+
+def _facet_aggregation(facet: Facet, now: datetime) -> dict[str, Any]:
+    if facet in TERMS_FACETS:
+        return {
+            "terms": {
+                "field": FACET_FIELDS[facet],
+                "size": FACET_SIZE,
+                "order": [{"_count": "desc"}, {"_key": "asc"}],
+            }
+        }
+    if facet is Facet.PARTICIPANTS:
+        return {
+            "range": {
+                "field": "participant_count",
+                "keyed": False,
+                "ranges": [
+                    {"key": b.key, "from": b.gte, **({"to": b.lt} if b.lt else {})}
+                    for b in PARTICIPANT_BUCKETS
+                ],
+            }
+        }
+    return {
+        "date_range": {
+            "field": "updated_at",
+            "ranges": [
+                {
+                    "key": b.key,
+                    **({"from": b.gte.isoformat()} if b.gte else {}),
+                    **({"to": b.lt.isoformat()} if b.lt else {}),
+                }
+                for b in updated_buckets(now)
+            ],
+        }
+    }
 
 
 def _hit(raw: dict[str, Any]) -> SearchHit:
@@ -384,12 +425,18 @@ def _hit(raw: dict[str, Any]) -> SearchHit:
     )
 
 
+def _facet_buckets(aggregation: dict[str, Any]) -> list[dict[str, Any]]:
+    scoped = aggregation.get("scoped", aggregation)
+    buckets: list[dict[str, Any]] = scoped["values"]["buckets"]
+    return buckets
+
+
 def _facets(aggregations: dict[str, Any]) -> dict[Facet, tuple[FacetBucket, ...]]:
     found = {}
     for facet in Facet:
         buckets = [
             FacetBucket(str(b["key"]), b["doc_count"])
-            for b in aggregations[facet.value]["values"]["buckets"]
+            for b in _facet_buckets(aggregations[facet.value])
             if b["doc_count"] > 0
         ]
         found[facet] = tuple(sorted(buckets, key=lambda b: (-b.count, b.value.encode())))
