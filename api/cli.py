@@ -271,10 +271,7 @@ def _search_status(settings: Settings, _args: argparse.Namespace) -> int:
 
     with open_engine(settings) as engine, session_factory(engine)() as session:
         state = outbox.status(session)
-    print(
-        f"pending={state.pending} parked={state.parked}"
-        f" oldest_pending_seconds={state.oldest_pending_seconds:.1f}"
-    )
+    print(f"pending={state.pending} parked={state.parked} lag_seconds={state.lag_seconds:.1f}")
     return 0
 
 

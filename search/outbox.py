@@ -29,11 +29,8 @@ BATCH_SIZE = 500
 class OutboxStatus:
     pending: int
     parked: int
-    oldest_pending_seconds: float
-
-    @property
-    def lag_seconds(self) -> float:
-        return self.oldest_pending_seconds
+    lag_seconds: float
+    "Age of the oldest pending change; 0 when none is pending."
 
 
 def drain_batch(
@@ -91,7 +88,7 @@ def status(session: Session, *, now: datetime | None = None) -> OutboxStatus:
         )
     ).one()
     age = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
-    return OutboxStatus(pending=pending, parked=parked, oldest_pending_seconds=age)
+    return OutboxStatus(pending=pending, parked=parked, lag_seconds=age)
 
 
 def retry_parked(session: Session) -> int:
