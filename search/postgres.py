@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
+from catalog.errors import Invalid
 from search.backend import IndexedEntry, IndexReport
 from search.document import DatasetDocument
 from search.facets import PARTICIPANT_BUCKETS, TERMS_FACETS, Facet, updated_buckets
@@ -299,6 +300,8 @@ class _Statement:
             SortOrder.PARTICIPANTS: "bigint",
             SortOrder.TITLE: "text",
         }[self.sort]
+        if self.sort is SortOrder.NEWEST and not isinstance(self.after.value, str):
+            raise Invalid("the cursor is not one this search returned", field="after")
         self.params["after_value"] = str(self.after.value)
         self.params["after_accession"] = self.after.accession
         beyond = "<" if direction == "DESC" else ">"

@@ -10,17 +10,22 @@ import binascii
 import enum
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from catalog.errors import Invalid
+from catalog.models import ACCESSION_PATTERN
+from catalog.schemas import UNSTORABLE, storable
 from search.facets import TERMS_FACETS, Facet, range_keys
 
 MAX_QUERY_LENGTH = 1000
 MAX_PAGE_SIZE = 100
 MAX_FILTER_VALUES = 100
+MAX_FILTER_VALUE_LENGTH = 500
 
 
 class SortOrder(enum.StrEnum):
@@ -116,14 +121,19 @@ def validate(query: SearchQuery) -> SearchQuery:
             f"the query has {len(text)} characters; at most {MAX_QUERY_LENGTH} are allowed",
             field="query",
         )
-    if text is not None and "\x00" in text:
-        raise Invalid("the query contains a NUL character", field="query")
+    if text is not None and not storable(text):
+        raise Invalid(f"the query is not storable text: {UNSTORABLE}", field="query")
     if not 1 <= query.first <= MAX_PAGE_SIZE:
         raise Invalid(f"first must be between 1 and {MAX_PAGE_SIZE}", field="first")
     for facet, values in query.filters.items():
         if len(values) > MAX_FILTER_VALUES:
             raise Invalid(
                 f"at most {MAX_FILTER_VALUES} values per filter", field=f"filters.{facet.value}"
+            )
+        if any(len(v) > MAX_FILTER_VALUE_LENGTH or not storable(v) for v in values):
+            raise Invalid(
+                f"filter values have at most {MAX_FILTER_VALUE_LENGTH} characters and no NUL",
+                field=f"filters.{facet.value}",
             )
         if facet not in TERMS_FACETS:
             unknown = sorted(set(values) - set(range_keys(facet)))
@@ -162,10 +172,31 @@ def decode_cursor(query: SearchQuery) -> SortKey | None:
             "the cursor belongs to a different query, filters or sort; start again without it",
             field="after",
         )
-    if not isinstance(accession, str) or not _is_sort_value(value):
+    if not (
+        isinstance(accession, str)
+        and re.match(ACCESSION_PATTERN, accession)
+        and _fits(query.effective_sort, value)
+    ):
         raise Invalid("the cursor is not one this search returned", field="after")
     return SortKey(value, accession)
 
 
-def _is_sort_value(value: Any) -> bool:
-    return value is None or isinstance(value, int | float | str)
+def _fits(sort: SortOrder, value: Any) -> bool:
+    """Whether ``value`` can be a sort key of ``sort``, so that a forged cursor is refused
+    here rather than failing in the backend. Update times are ISO text on Postgres and
+    nanoseconds on Elasticsearch."""
+    if isinstance(value, bool):
+        return False
+    if sort is SortOrder.RELEVANCE:
+        return isinstance(value, int | float)
+    if sort is SortOrder.PARTICIPANTS:
+        return isinstance(value, int)
+    if sort is SortOrder.TITLE:
+        return isinstance(value, str) and storable(value)
+    if isinstance(value, int):
+        return True
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True

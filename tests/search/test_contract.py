@@ -276,3 +276,47 @@ def test_unknown_dataset_ids_in_readable_filter_are_harmless(run) -> None:  # ty
     stray = AccessFilter(frozenset(), frozenset({uuid.uuid4()}), frozenset())
 
     assert run(SearchQuery(), Visibility(readable=stray)).result.total == 0
+
+
+def forged(query: SearchQuery, value: object, accession: str = "ATR-DS-000001") -> str:
+    import base64
+    import json
+
+    raw = json.dumps([query.fingerprint(), value, accession]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+@pytest.mark.parametrize(
+    ("sort", "value"),
+    [
+        (SortOrder.NEWEST, "x"),
+        (SortOrder.NEWEST, None),
+        (SortOrder.PARTICIPANTS, None),
+        (SortOrder.PARTICIPANTS, "12"),
+        (SortOrder.PARTICIPANTS, True),
+        (SortOrder.RELEVANCE, "high"),
+        (SortOrder.TITLE, 5),
+        (SortOrder.TITLE, "a\x00b"),
+    ],
+)
+def test_a_forged_cursor_is_refused_not_failed(run, sort, value) -> None:  # type: ignore[no-untyped-def]
+    query = SearchQuery(text="genomes" if sort is SortOrder.RELEVANCE else None, sort=sort)
+    bad = SearchQuery(text=query.text, sort=sort, after=forged(query, value))
+
+    with pytest.raises(Invalid) as refused:
+        run(bad)
+    assert refused.value.field == "after"
+
+
+def test_a_forged_cursor_accession_is_refused(run) -> None:  # type: ignore[no-untyped-def]
+    query = SearchQuery(sort=SortOrder.TITLE)
+
+    with pytest.raises(Invalid, match="not one this search returned"):
+        run(SearchQuery(sort=SortOrder.TITLE, after=forged(query, "a", "x\x00")))
+
+
+@pytest.mark.parametrize("value", ["WGS\x00", "x" * 501])
+def test_unstorable_or_huge_filter_values_are_refused(run, value) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Invalid) as refused:
+        run(SearchQuery(filters={Facet.DATA_TYPE: frozenset({value})}))
+    assert refused.value.field == "filters.data_type"
