@@ -3,6 +3,8 @@ rows are readable whether or not a webhook ever received them."""
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 
 import pytest
@@ -119,6 +121,19 @@ def test_a_bad_cursor_or_page_size_is_refused(client: TestClient, factory: Facto
 
     assert bad_cursor["extensions"] == {"code": "INVALID", "field": "after"}
     assert bad_size["extensions"] == {"code": "INVALID", "field": "first"}
+
+
+@pytest.mark.parametrize(
+    "payload", [["notifications", "2026-01-01T00:00:00", 5], ["notifications", 1, "x"]]
+)
+def test_a_forged_cursor_is_refused_not_failed(
+    client: TestClient, factory: Factory, payload: list[object]
+) -> None:
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+    (error,) = gql_errors(client, LIST, {"a": forged}, factory.headers("gina"))
+
+    assert error["extensions"] == {"code": "INVALID", "field": "after"}
 
 
 def test_a_revocation_is_readable_without_any_webhook(

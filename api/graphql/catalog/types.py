@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 import graphene
@@ -54,6 +56,23 @@ def decode_cursor(cursor: str) -> list[Any] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return value if isinstance(value, list) else None
+
+
+def decode_time_id_cursor(cursor: str, tag: str) -> tuple[datetime, uuid.UUID]:
+    """The (time, id) position of a cursor made by ``encode_cursor([tag, iso_time, id])``; a
+    clear error for anything else, forged or from another list."""
+    decoded = decode_cursor(cursor)
+    if (
+        not decoded
+        or len(decoded) != 3
+        or decoded[0] != tag
+        or not all(isinstance(part, str) for part in decoded[1:])
+    ):
+        raise Invalid("after is not a cursor of this list", field="after")
+    try:
+        return datetime.fromisoformat(decoded[1]), uuid.UUID(decoded[2])
+    except ValueError:
+        raise Invalid("after is not a cursor of this list", field="after") from None
 
 
 class Organization(graphene.ObjectType):

@@ -4,12 +4,11 @@ own; anonymous callers are told to authenticate."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import graphene
 
-from api.graphql.catalog.types import connection, ctx, decode_cursor, encode_cursor
+from api.graphql.catalog.types import connection, ctx, decode_time_id_cursor, encode_cursor
 from catalog.errors import Invalid, Unauthenticated
 from catalog.principals import Principal
 from governance import notifications
@@ -78,15 +77,7 @@ class NotificationQuery(graphene.ObjectType):
         user_id = recipient(c.principal)
         if not 1 <= first <= MAX_PAGE:
             raise Invalid(f"first must be between 1 and {MAX_PAGE}", field="first")
-        position = None
-        if after is not None:
-            decoded = decode_cursor(after)
-            if not decoded or len(decoded) != 3 or decoded[0] != "notifications":
-                raise Invalid("after is not a cursor of this list", field="after")
-            try:
-                position = (datetime.fromisoformat(decoded[1]), uuid.UUID(decoded[2]))
-            except (TypeError, ValueError):
-                raise Invalid("after is not a cursor of this list", field="after") from None
+        position = decode_time_id_cursor(after, "notifications") if after is not None else None
         stmt = notifications.of_recipient(user_id, unread_only=unread_only)
         rows = notifications.page(c.session, stmt, after=position, limit=first + 1)
         edges = [

@@ -5,12 +5,11 @@ organizations steward or its funders paid for (read-only for stewards and audito
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import graphene
 
-from api.graphql.catalog.types import connection, ctx, decode_cursor, encode_cursor
+from api.graphql.catalog.types import connection, ctx, decode_time_id_cursor, encode_cursor
 from api.graphql.governance.types import (
     AccessGrant,
     AccessRequest,
@@ -74,15 +73,7 @@ class GovernanceQuery(graphene.ObjectType):
     ) -> Any:
         if not 1 <= first <= MAX_REQUESTS_PAGE:
             raise Invalid(f"first must be between 1 and {MAX_REQUESTS_PAGE}", field="first")
-        position = None
-        if after is not None:
-            decoded = decode_cursor(after)
-            if not decoded or len(decoded) != 3 or decoded[0] != "requests":
-                raise Invalid("after is not a cursor of this list", field="after")
-            try:
-                position = (datetime.fromisoformat(decoded[1]), uuid.UUID(decoded[2]))
-            except (TypeError, ValueError):
-                raise Invalid("after is not a cursor of this list", field="after") from None
+        position = decode_time_id_cursor(after, "requests") if after is not None else None
         c = ctx(info)
         rows, total = repo.page_of_requests(
             c.session,
