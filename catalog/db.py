@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -42,4 +43,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"options": "-c lock_timeout=5000 -c statement_timeout=60000"},
+    )
+
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """Postgres stopped waiting for a lock (``lock_timeout``): the work may simply be retried."""
+    return (
+        isinstance(error, OperationalError)
+        and getattr(error.orig, "pgcode", None) == LOCK_NOT_AVAILABLE
     )

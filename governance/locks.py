@@ -15,10 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from catalog.db import is_lock_timeout
 from catalog.errors import Busy
 
 LOCK_TIMEOUT_MS = 2000
-LOCK_NOT_AVAILABLE = "55P03"
 
 
 @contextmanager
@@ -28,6 +28,6 @@ def bounded_lock_wait(session: Session, timeout_ms: int = LOCK_TIMEOUT_MS) -> It
     try:
         yield
     except OperationalError as exc:
-        if getattr(exc.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
+        if is_lock_timeout(exc):
             raise Busy("another change to this request is in progress; retry shortly") from exc
         raise

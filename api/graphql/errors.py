@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 
 import graphene
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from catalog.errors import AtriumError
+from catalog.db import is_lock_timeout
+from catalog.errors import AtriumError, Busy
 
 
 class CatalogErrorCode(graphene.Enum):
@@ -87,6 +89,13 @@ def attempt(session: Session, work: Callable[[], R]) -> tuple[R | None, list[Cat
     except AtriumError as exc:
         savepoint.rollback()
         return None, [from_domain(exc)]
+    except OperationalError as exc:
+        # Any lock wait that ran out (every connection has a lock_timeout), not only those of
+        # the workflow's bounded blocks, is the caller's to retry, never an internal error.
+        savepoint.rollback()
+        if is_lock_timeout(exc):
+            return None, [from_domain(Busy("another change holds this data; retry shortly"))]
+        raise
     except BaseException:
         savepoint.rollback()
         raise
