@@ -16,8 +16,10 @@ from starlette.routing import Route
 from api.auth.issuer import BuiltinIssuer
 from api.auth.middleware import BearerAuthMiddleware
 from api.auth.tokens import IssuerPolicy, TokenVerifier
+from api.database import ReadConnections
 from api.drs.documents import drs_hostname
 from api.drs.routes import DrsConfig, drs_routes
+from api.drs.uris import DrsNaming
 from api.graphql.endpoint import GraphQLConfig, graphql_endpoint
 from api.graphql.schema import schema
 from api.passport_routes import PassportConfig, passport_routes
@@ -32,6 +34,8 @@ from governance.visas import VisaIssuer
 from search.backend import SearchBackend
 
 SIGNING_KEY_FILE = "storage-signing.key"
+READ_POOL_SIZE = 10
+"""Connections per server process for DRS resolution, beside the sessions' own pool."""
 
 
 def build_verifier(settings: Settings, issuer: BuiltinIssuer | None) -> TokenVerifier:
@@ -133,11 +137,14 @@ def create_app(
     async def home(_request: Request) -> Response:
         return RedirectResponse("/graphql")
 
+    reads = ReadConnections(sessions, pool_size=READ_POOL_SIZE)
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         await verifier.aclose()
         await visa_keys.aclose()
+        reads.close()
 
     storage = build_storage(
         local_root=settings.local_storage_root,
@@ -167,6 +174,7 @@ def create_app(
     app.state.search = search
     app.state.drs = DrsConfig(
         sessions=sessions,
+        reads=reads,
         base_url=settings.base_url,
         hostname=drs_hostname(settings.base_url),
         storage=storage,
@@ -190,6 +198,8 @@ def create_app(
         sessions=sessions,
         base_url=settings.base_url,
         search=search,
+        drs=DrsNaming(drs_hostname(settings.base_url), settings.drs_compact_prefix),
+        max_drs_uris=settings.drs_max_bulk_request_length,
         max_depth=settings.graphql_max_depth,
         max_complexity=settings.graphql_max_complexity,
     )

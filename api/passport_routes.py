@@ -39,7 +39,7 @@ def _error(status: int, message: str, **headers: str) -> Response:
 
 def _issue(config: PassportConfig, visas: VisaIssuer, claims: dict[str, Any]) -> IssuedPassport:
     with config.sessions() as session, session.begin():
-        principal = principal_from_claims(session, claims)
+        principal = principal_from_claims(session.connection(), claims)
         return visas.passport(session, principal, now=datetime.now(UTC))
 
 

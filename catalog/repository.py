@@ -23,6 +23,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from catalog.models import (
@@ -46,6 +47,7 @@ from catalog.models import (
     RoleName,
     User,
 )
+from catalog.prepared import PreparedQuery
 from catalog.principals import Principal
 
 
@@ -340,6 +342,30 @@ def object_by_id_or_alias(session: Session, key: str) -> DrsObject | None:
     return session.scalars(stmt).one_or_none()
 
 
+def objects_by_ids_or_aliases(session: Session, keys: Sequence[str]) -> dict[str, DrsObject]:
+    """Objects by id or alias, keyed by the key asked for, in one statement."""
+    if not keys:
+        return {}
+    direct = select(DrsObject.id.label("object_id"), DrsObject.id.label("key")).where(
+        DrsObject.id.in_(keys)
+    )
+    aliased = select(DrsAlias.object_id, DrsAlias.alias).where(DrsAlias.alias.in_(keys))
+    pairs = union_all(direct, aliased).subquery()
+    stmt = select(pairs.c.key, DrsObject).join(DrsObject, DrsObject.id == pairs.c.object_id)
+    return {key: obj for key, obj in session.execute(stmt)}
+
+
+def readable_datasets_by_ids(
+    session: Session, principal: Principal, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Dataset]:
+    """Those of the datasets the principal may see."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    stmt = readable_datasets(principal).where(Dataset.id.in_(wanted))
+    return {d.id: d for d in session.scalars(stmt)}
+
+
 def existing_object_ids(session: Session, ids: Sequence[str]) -> set[str]:
     taken = session.scalars(select(DrsObject.id).where(DrsObject.id.in_(ids)))
     aliased = session.scalars(select(DrsAlias.alias).where(DrsAlias.alias.in_(ids)))
@@ -410,18 +436,29 @@ def user_by_identity(session: Session, issuer: str, subject: str) -> User | None
     return session.scalars(stmt).one_or_none()
 
 
+USER_ROLES = PreparedQuery(
+    "atrium_user_roles",
+    select(
+        User.id, RoleAssignment.role, RoleAssignment.organization_id, RoleAssignment.committee_id
+    )
+    .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+    .where(
+        User.issuer == bindparam("issuer", type_=Text),
+        User.subject == bindparam("subject", type_=Text),
+    ),
+)
+"""Every authenticated request asks it, so it is prepared once per connection."""
+
+
 def user_roles(
-    session: Session, issuer: str, subject: str
-) -> tuple[uuid.UUID, list[RoleAssignment]] | None:
-    """The user's id and role assignments (one outer join), or None for an unknown identity."""
-    rows = session.execute(
-        select(User.id, RoleAssignment)
-        .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(User.issuer == issuer, User.subject == subject)
-    ).all()
+    connection: Connection, issuer: str, subject: str
+) -> tuple[uuid.UUID, list[tuple[str, uuid.UUID | None, uuid.UUID | None]]] | None:
+    """The user's id and (role, organization id, committee id) of each assignment, in one
+    outer join, or None for an unknown identity."""
+    rows = USER_ROLES.rows(connection, {"issuer": issuer, "subject": subject})
     if not rows:
         return None
-    return rows[0][0], [assignment for _, assignment in rows if assignment is not None]
+    return rows[0][0], [(row[1], row[2], row[3]) for row in rows if row[1] is not None]
 
 
 def organization_by_id_or_slug(
@@ -489,8 +526,7 @@ class DrsRecord:
 def drs_statement(grant_exists: Callable[[Any], Any]) -> Select[Any]:
     """The statement that resolves objects by id or alias (bind parameter ``keys``) with
     everything a DRS document and its access decision need, in one round trip: children as
-    JSON arrays of the same row, and ``grant_exists(dataset_id)``, the caller's access check.
-    Build it once and reuse it; only its parameters change per request."""
+    JSON arrays of the same row, and ``grant_exists(dataset_id)``, the caller's access check."""
     aliases_of = (
         select(func.array_agg(DrsAlias.alias))
         .where(DrsAlias.object_id == DrsObject.id)
@@ -539,13 +575,16 @@ def drs_statement(grant_exists: Callable[[Any], Any]) -> Select[Any]:
 
 
 def drs_records(
-    session: Session, statement: Select[Any], keys: Sequence[str], **params: Any
+    connection: Connection, query: PreparedQuery, keys: Sequence[str], **params: Any
 ) -> dict[str, DrsRecord]:
-    """Objects by id or alias, keyed by the key asked for."""
+    """Objects by id or alias, keyed by the key asked for. ``query`` is ``drs_statement``
+    prepared: the rows come straight from the driver, so enum columns arrive as their
+    stored text and JSON columns already decoded."""
     wanted = list(dict.fromkeys(keys))
+    asked = set(wanted)
     found: dict[str, DrsRecord] = {}
     width = len(DrsRow._fields)
-    for row in session.execute(statement, {"keys": wanted, **params}):
+    for row in query.rows(connection, {"keys": wanted, **params}):
         obj = DrsRow(*row[:width])
         (accession, level, status, steward_id, sums, methods, aliases, members, granted) = row[
             width:
@@ -553,8 +592,8 @@ def drs_records(
         record = DrsRecord(
             object=obj,
             accession=accession,
-            access_level=level.value,
-            status=status.value,
+            access_level=level,
+            status=status,
             steward_id=steward_id,
             checksums=[(t, c) for t, c in sums or []],
             access_methods=[(a, t, u, r) for a, t, u, r in methods or []],
@@ -563,7 +602,7 @@ def drs_records(
             has_active_grant=bool(granted),
         )
         for key in (obj.id, *record.aliases):
-            if key in wanted:
+            if key in asked:
                 found[key] = record
     return found
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from catalog import audit, policies, repository
@@ -104,13 +105,13 @@ def ensure_user(session: Session, *, issuer: str, subject: str, name: str | None
     return user
 
 
-def principal_for(session: Session, *, issuer: str, subject: str) -> Principal:
+def principal_for(connection: Connection, *, issuer: str, subject: str) -> Principal:
     """The principal of a verified identity, with its roles, in one query."""
-    found = repository.user_roles(session, issuer, subject)
+    found = repository.user_roles(connection, issuer, subject)
     if found is None:
         return Principal(issuer=issuer, subject=subject)
     user_id, assignments = found
-    roles = frozenset(Role(r.role, r.organization_id, r.committee_id) for r in assignments)
+    roles = frozenset(Role(RoleName(role), org, committee) for role, org, committee in assignments)
     return Principal(issuer=issuer, subject=subject, user_id=user_id, roles=roles)
 
 

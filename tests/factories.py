@@ -130,7 +130,9 @@ class Factory:
     def principal(self, subject: str, *roles: tuple[RoleName, str | None]) -> Principal:
         """The principal ``subject`` would have after signing in, holding ``roles``."""
         self.token(subject, *roles)
-        return service.principal_for(self.session, issuer=self.issuer.issuer, subject=subject)
+        return service.principal_for(
+            self.session.connection(), issuer=self.issuer.issuer, subject=subject
+        )
 
 
 def request_input(*datasets: Dataset, **fields: Any) -> AccessRequestInput:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from catalog import service
 from catalog.principals import ANONYMOUS, Principal
 
 
-def principal_from_claims(session: Session, claims: dict[str, Any] | None) -> Principal:
+def principal_from_claims(connection: Connection, claims: dict[str, Any] | None) -> Principal:
     if not claims:
         return ANONYMOUS
-    return service.principal_for(session, issuer=str(claims["iss"]), subject=str(claims["sub"]))
+    return service.principal_for(connection, issuer=str(claims["iss"]), subject=str(claims["sub"]))

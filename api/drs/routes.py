@@ -18,24 +18,27 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import Select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth.principals import principal_from_claims
+from api.database import ReadConnections
 from api.drs.documents import (
     authorizations_document,
     drs_object_document,
     self_uri,
     service_info_document,
 )
+from api.json_response import JSONResponse
 from catalog import audit, repository
 from catalog.errors import AtriumError, Forbidden, Invalid, NotFound, Unauthenticated
 from catalog.models import AccessLevel, DatasetStatus
+from catalog.prepared import PreparedQuery
 from catalog.principals import Principal
 from catalog.storage import Storage, StorageError
 from governance import repository as grants
@@ -48,6 +51,7 @@ MAX_KEY_LENGTH = 1024
 NO_STORE = {"cache-control": "no-cache, no-store", "pragma": "no-cache"}
 BODY_BYTES_BASE = 1 << 20
 BODY_BYTES_PER_ID = 4096
+LOOKUP = PreparedQuery("atrium_drs_objects", repository.drs_statement(grants.has_active_grant))
 
 
 class ObjectIdConvertor(PathConvertor):
@@ -68,6 +72,7 @@ class PayloadTooLarge(AtriumError):
 @dataclass(frozen=True)
 class DrsConfig:
     sessions: sessionmaker[Session]
+    reads: ReadConnections
     base_url: str
     hostname: str
     storage: Storage
@@ -80,9 +85,6 @@ class DrsConfig:
     organization_url: str
     version: str
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    statement: Select[Any] = field(
-        default_factory=lambda: repository.drs_statement(grants.has_active_grant)
-    )
 
     @property
     def max_body_bytes(self) -> int:
@@ -199,7 +201,12 @@ def string_list(body: dict[str, Any], name: str, *, required: bool, limit: int) 
 
 
 def expand_flag(request: Request, body: dict[str, Any]) -> bool:
-    raw = body.get("expand", request.query_params.get("expand", "false"))
+    if "expand" in body:
+        raw = body["expand"]
+    elif request.scope["query_string"]:
+        raw = request.query_params.get("expand", "false")
+    else:
+        raw = "false"  # most requests have no query string, and parsing one is not free
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, str) and raw.lower() in ("true", "false"):
@@ -216,7 +223,7 @@ async def visa_datasets(config: DrsConfig, passports: list[str]) -> frozenset[st
     return frozenset(grants_found.dataset_urls)
 
 
-def resolve(
+async def resolve(
     config: DrsConfig,
     keys: Sequence[str],
     claims: dict[str, Any] | None,
@@ -224,29 +231,30 @@ def resolve(
     *,
     expand: bool,
 ) -> tuple[Principal, list[Resolved]]:
-    """Runs on a worker thread: one transaction, one statement for all keys."""
+    """On a read connection: one statement for all keys (and one per level of an expanded
+    bundle), plus one for the caller's roles."""
     now = datetime.now(UTC)
-    with config.sessions() as session:
-        principal = principal_from_claims(session, claims)
-        records = _records(session, config, principal, now, keys)
+
+    def read(connection: Connection) -> tuple[Principal, list[Resolved]]:
+        principal = principal_from_claims(connection, claims)
+        records = _records(connection, principal, now, keys)
         results = []
         for key in keys:
             record = records.get(key)
             decision = None if record is None else decide(config, principal, record, visas)
             children = None
             if record is not None and decision is Decision.ALLOWED and expand:
-                children = _expand(session, config, principal, record, now, depth=0)
+                children = _expand(connection, config, principal, record, now, depth=0)
             results.append(Resolved(key, record, decision, children))
-        session.commit()
-    return principal, results
+        return principal, results
+
+    return await config.reads.read(read)
 
 
 def _records(
-    session: Session, config: DrsConfig, principal: Principal, now: datetime, keys: Sequence[str]
+    connection: Connection, principal: Principal, now: datetime, keys: Sequence[str]
 ) -> dict[str, repository.DrsRecord]:
-    return repository.drs_records(
-        session, config.statement, keys, user_id=principal.user_id, now=now
-    )
+    return repository.drs_records(connection, LOOKUP, keys, user_id=principal.user_id, now=now)
 
 
 def decide(
@@ -268,7 +276,7 @@ MAX_BUNDLE_DEPTH = 16
 
 
 def _expand(
-    session: Session,
+    connection: Connection,
     config: DrsConfig,
     principal: Principal,
     record: repository.DrsRecord,
@@ -279,7 +287,7 @@ def _expand(
     """Nested ``contents`` of a bundle, one statement per level."""
     if depth > MAX_BUNDLE_DEPTH:
         raise Invalid(f"bundles nest deeper than {MAX_BUNDLE_DEPTH} levels")
-    children = _records(session, config, principal, now, [c for _, c in record.members])
+    children = _records(connection, principal, now, [c for _, c in record.members])
     contents: dict[str, Any] = {}
     for name, child_id in record.members:
         child = children[child_id]
@@ -289,7 +297,7 @@ def _expand(
             "drs_uri": [self_uri(config.hostname, child_id)],
         }
         if child.object.is_bundle:
-            nested = _expand(session, config, principal, child, now, depth=depth + 1)
+            nested = _expand(connection, config, principal, child, now, depth=depth + 1)
             entry["contents"] = list(nested.values())
         contents[child_id] = entry
     return contents
@@ -333,8 +341,7 @@ async def _single(request: Request, config: DrsConfig, body: dict[str, Any]) -> 
     expand = expand_flag(request, body)
     passports = string_list(body, "passports", required=False, limit=config.max_bulk)
     visas = await visa_datasets(config, passports)
-    principal, results = await run_in_threadpool(
-        resolve,
+    principal, results = await resolve(
         config,
         [key],
         request.scope["state"].get("claims"),
@@ -360,7 +367,7 @@ async def post_object(request: Request, config: DrsConfig) -> Response:
 @drs_endpoint
 async def options_object(request: Request, config: DrsConfig) -> Response:
     key = object_key(request.path_params["object_id"], config.compact_prefix)
-    _, results = await run_in_threadpool(resolve, config, [key], None, frozenset(), expand=False)
+    _, results = await resolve(config, [key], None, frozenset(), expand=False)
     record = results[0].record
     if record is None:
         raise NotFound(f"no DRS object {key!r}")
@@ -397,8 +404,9 @@ def issue_access_urls(
     now = datetime.now(UTC)
     outcomes: list[dict[str, Any] | AtriumError] = []
     with config.sessions() as session:
-        principal = principal_from_claims(session, claims)
-        records = _records(session, config, principal, now, [k for k, _ in wanted])
+        connection = session.connection()
+        principal = principal_from_claims(connection, claims)
+        records = _records(connection, principal, now, [k for k, _ in wanted])
         for key, access_id in wanted:
             record = records.get(key)
             decision = None if record is None else decide(config, principal, record, visas)
@@ -473,8 +481,7 @@ async def bulk_objects(request: Request, config: DrsConfig) -> Response:
     expand = expand_flag(request, body)
     passports = string_list(body, "passports", required=False, limit=config.max_bulk)
     visas = await visa_datasets(config, passports)
-    principal, results = await run_in_threadpool(
-        resolve,
+    principal, results = await resolve(
         config,
         keys,
         request.scope["state"].get("claims"),
@@ -502,7 +509,7 @@ async def options_bulk(request: Request, config: DrsConfig) -> Response:
     body = await json_body(request, config, required=True)
     requested = string_list(body, "bulk_object_ids", required=True, limit=config.max_bulk)
     keys = [object_key(k, config.compact_prefix) for k in requested]
-    _, results = await run_in_threadpool(resolve, config, keys, None, frozenset(), expand=False)
+    _, results = await resolve(config, keys, None, frozenset(), expand=False)
     found = [_authorizations(config, r.record) for r in results if r.record is not None]
     missing: list[tuple[str, AtriumError]] = [
         (requested_id, NotFound(f"no DRS object {r.key!r}"))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from api.drs.uris import DrsNaming
 from api.graphql.access import may_list_files
 from api.graphql.dataloaders import Loaders
 from catalog.principals import Principal
@@ -19,6 +20,8 @@ class Context:
     principal: Principal
     base_url: str
     search: SearchBackend
+    drs: DrsNaming
+    max_drs_uris: int
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     loaders: Loaders = field(init=False)
 

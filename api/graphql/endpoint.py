@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from api.auth.principals import principal_from_claims
+from api.drs.uris import DrsNaming
 from api.graphql.context import Context
 from api.graphql.execution import execute_document
 from api.graphql.graphiql import GRAPHIQL_HTML
@@ -50,6 +51,8 @@ class GraphQLConfig:
     sessions: sessionmaker[Session]
     base_url: str
     search: SearchBackend
+    drs: DrsNaming
+    max_drs_uris: int
     max_depth: int
     max_complexity: int
 
@@ -113,12 +116,14 @@ def _execute_in_transaction(
     claims: dict[str, Any] | None,
 ) -> ExecutionResult:
     with config.sessions() as session:
-        principal = principal_from_claims(session, claims)
+        principal = principal_from_claims(session.connection(), claims)
         context = Context(
             session=session,
             principal=principal,
             base_url=config.base_url,
             search=config.search,
+            drs=config.drs,
+            max_drs_uris=config.max_drs_uris,
         )
         result = execute_document(
             config.schema,

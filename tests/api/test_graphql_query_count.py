@@ -3,13 +3,10 @@ every relationship goes through a batching dataloader (ADR 0001)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 from starlette.testclient import TestClient
 
-from tests.api.graphql import gql
+from tests.api.graphql import counting, gql
 from tests.factories import Factory
 
 NESTED = """query($first: Int!) {
@@ -28,21 +25,6 @@ NESTED = """query($first: Int!) {
       } } }
     } }
   } }"""
-
-
-@contextmanager
-def counting(connection: Connection) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        if not statement.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            statements.append(statement)
-
-    event.listen(connection, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(connection, "before_cursor_execute", record)
 
 
 def test_statement_count_does_not_grow_with_page_size(

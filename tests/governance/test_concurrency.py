@@ -52,7 +52,7 @@ def principal(
     service.ensure_user(session, issuer=ISSUER, subject=subject)
     if role is not None:
         service.assign_role(session, SYSTEM, issuer=ISSUER, subject=subject, role=role, scope=scope)
-    return service.principal_for(session, issuer=ISSUER, subject=subject)
+    return service.principal_for(session.connection(), issuer=ISSUER, subject=subject)
 
 
 def review_under_way(engine: Engine, rule: DecisionRule, votes: int | None = None) -> Review:
@@ -102,7 +102,7 @@ def review_under_way(engine: Engine, rule: DecisionRule, votes: int | None = Non
 
 def signed_in(session: Session, subject: str) -> Principal:
     """The principal of a committed user, as a request would load it."""
-    return service.principal_for(session, issuer=ISSUER, subject=subject)
+    return service.principal_for(session.connection(), issuer=ISSUER, subject=subject)
 
 
 def race(engine: Engine, actions: list[Callable[[Session], object]]) -> list[object]:

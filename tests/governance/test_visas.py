@@ -67,7 +67,7 @@ def controlled(factory: Factory) -> Dataset:
 
 
 def principal(db: Session, subject: str, issuer: str = BASE) -> Principal:
-    return principal_for(db, issuer=issuer, subject=subject)
+    return principal_for(db.connection(), issuer=issuer, subject=subject)
 
 
 def segment(token: str, index: int) -> dict[str, Any]:

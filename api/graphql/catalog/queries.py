@@ -7,6 +7,7 @@ from typing import Any
 
 import graphene
 
+from api.drs.uris import object_id_from_uri
 from api.graphql.access import may_list_files
 from api.graphql.catalog.types import (
     AccessLevel,
@@ -21,11 +22,25 @@ from api.graphql.catalog.types import (
     decode_cursor,
     encode_cursor,
 )
+from api.graphql.context import Context
+from api.graphql.errors import CatalogError
 from catalog import repository
 from catalog.errors import Invalid
 from catalog.models import DatasetStatus as DatasetStatusModel
 
 MAX_DATASETS_PAGE = 100
+
+
+class DrsResolution(graphene.ObjectType):
+    """One URI given to `resolveDrs`: its object, or the reason there is none."""
+
+    uri = graphene.String(required=True, description="The URI as given.")
+    object = graphene.Field(DrsObject, description="The object; null when `error` is set.")
+    error = graphene.Field(
+        CatalogError,
+        description="INVALID (not a DRS URI of this server) or NOT_FOUND (unknown, or not"
+        " visible to the caller); `field` is the URI's position, `uris[3]`.",
+    )
 
 
 class DatasetSortField(graphene.Enum):
@@ -117,6 +132,18 @@ class CatalogQuery(graphene.ObjectType):
     committees = graphene.List(
         graphene.NonNull(Committee), required=True, description="All committees, by name."
     )
+    resolve_drs = graphene.List(
+        graphene.NonNull(DrsResolution),
+        required=True,
+        uris=graphene.List(
+            graphene.NonNull(graphene.String),
+            required=True,
+            description="drs://<host>/<id> URIs, or compact identifiers (drs://prefix:id or"
+            " prefix:id) with this server's ATRIUM_DRS_COMPACT_PREFIX; at most"
+            " ATRIUM_DRS_MAX_BULK_REQUEST_LENGTH.",
+        ),
+        description="DRS URIs to objects, in the order given, in one lookup.",
+    )
 
     @staticmethod
     def resolve_dataset(
@@ -198,6 +225,53 @@ class CatalogQuery(graphene.ObjectType):
     @staticmethod
     def resolve_committees(_root: Any, info: graphene.ResolveInfo) -> Any:
         return repository.committees(ctx(info).session)
+
+    @staticmethod
+    def resolve_resolve_drs(_root: Any, info: graphene.ResolveInfo, uris: list[str]) -> Any:
+        c = ctx(info)
+        if not 1 <= len(uris) <= c.max_drs_uris:
+            raise Invalid(f"give 1 to {c.max_drs_uris} URIs", field="uris")
+        keys: list[str | Invalid] = []
+        for uri in uris:
+            try:
+                keys.append(object_id_from_uri(uri, c.drs))
+            except Invalid as exc:
+                keys.append(exc)
+        objects = repository.objects_by_ids_or_aliases(
+            c.session, [k for k in keys if isinstance(k, str)]
+        )
+        datasets = repository.readable_datasets_by_ids(
+            c.session, c.principal, (o.dataset_id for o in objects.values())
+        )
+        c.loaders.catalog.seen.add_datasets(datasets.values())
+        c.loaders.catalog.seen.add_objects(objects.values())
+        return [
+            _resolution(c, uri, key, objects, datasets, f"uris[{index}]")
+            for index, (uri, key) in enumerate(zip(uris, keys, strict=True))
+        ]
+
+
+def _resolution(
+    c: Context,
+    uri: str,
+    key: str | Invalid,
+    objects: dict[str, Any],
+    datasets: dict[uuid.UUID, Any],
+    field: str,
+) -> DrsResolution:
+    """An object only where ``drsObject`` would show it: unknown and hidden look the same."""
+    if isinstance(key, Invalid):
+        return DrsResolution(
+            uri=uri, error=CatalogError(field=field, message=key.message, code="INVALID")
+        )
+    found = objects.get(key)
+    dataset = datasets.get(found.dataset_id) if found is not None else None
+    if found is None or dataset is None or not may_list_files(c, dataset):
+        message = f"no DRS object {key!r} that you may see"
+        return DrsResolution(
+            uri=uri, error=CatalogError(field=field, message=message, code="NOT_FOUND")
+        )
+    return DrsResolution(uri=uri, object=found)
 
 
 def _filter(raw: Any) -> repository.DatasetFilter:

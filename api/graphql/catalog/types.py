@@ -12,6 +12,7 @@ from typing import Any
 
 import graphene
 
+from api.drs.documents import self_uri
 from api.graphql.access import download_decision, may_list_files
 from api.graphql.context import Context
 from catalog import policies
@@ -213,6 +214,9 @@ class DrsObject(graphene.ObjectType):
     """A file or bundle, resolvable through GA4GH DRS by its id."""
 
     id = graphene.ID(required=True, description="Opaque DRS object id.")
+    drs_uri = graphene.String(
+        required=True, description="Its hostname-based DRS URI, drs://<host>/<id> (`self_uri`)."
+    )
     name = graphene.String(required=True, description="File name.")
     size = graphene.BigInt(required=True, description="Bytes (for bundles, the members' total).")
     is_bundle = graphene.Boolean(required=True, description="True for bundles.")
@@ -234,6 +238,10 @@ class DrsObject(graphene.ObjectType):
         graphene.NonNull(BundleMember), required=True, description="Members, for bundles."
     )
     dataset = graphene.Field(lambda: Dataset, required=True, description="Owning dataset.")
+
+    @staticmethod
+    def resolve_drs_uri(parent: Any, info: graphene.ResolveInfo) -> str:
+        return self_uri(ctx(info).drs.hostname, parent.id)
 
     @staticmethod
     def resolve_checksums(parent: Any, info: graphene.ResolveInfo) -> Any:

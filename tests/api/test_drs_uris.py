@@ -1,0 +1,49 @@
+"""DRS URIs of this server to object ids, and the URIs that name none here."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.drs.uris import DrsNaming, object_id_from_uri
+from catalog.errors import Invalid
+
+NAMING = DrsNaming(hostname="data.example.org", compact_prefix="atrium")
+LOCAL = DrsNaming(hostname="localhost:8000", compact_prefix=None)
+
+
+@pytest.mark.parametrize(
+    ("uri", "naming", "expected"),
+    [
+        ("drs://data.example.org/atr-ds-000001-f00001", NAMING, "atr-ds-000001-f00001"),
+        ("DRS://Data.Example.ORG/atr-ds-000001-f00001", NAMING, "atr-ds-000001-f00001"),
+        ("drs://data.example.org/dg.4503%2Fabc", NAMING, "dg.4503/abc"),
+        ("drs://localhost:8000/obj-1", LOCAL, "obj-1"),
+        ("drs://atrium:obj-1", NAMING, "obj-1"),
+        ("drs://ATRIUM:obj-1", NAMING, "obj-1"),
+        ("drs://provider/atrium:obj-1", NAMING, "obj-1"),
+        ("atrium:obj-1", NAMING, "obj-1"),
+        ("atrium:Obj-1", NAMING, "Obj-1"),
+    ],
+)
+def test_both_forms_name_objects_of_this_server(uri: str, naming: DrsNaming, expected: str) -> None:
+    assert object_id_from_uri(uri, naming) == expected
+
+
+@pytest.mark.parametrize(
+    ("uri", "naming", "reason"),
+    [
+        ("drs://other.example.org/obj-1", NAMING, "another server"),
+        ("drs://data.example.org/", NAMING, "names no object"),
+        ("drs://atrium:", NAMING, "names no object"),
+        ("drs://other:obj-1", NAMING, "has prefix 'other'"),
+        ("drs://atrium:obj-1", LOCAL, "no prefix"),
+        ("obj-1", NAMING, "neither"),
+        ("https://data.example.org/obj-1", NAMING, "has prefix 'https'"),
+        ("", NAMING, "neither"),
+    ],
+)
+def test_uris_naming_nothing_here_are_refused_with_the_reason(
+    uri: str, naming: DrsNaming, reason: str
+) -> None:
+    with pytest.raises(Invalid, match=reason):
+        object_id_from_uri(uri, naming)
