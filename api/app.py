@@ -20,7 +20,9 @@ from api.database import ReadConnections
 from api.drs.documents import drs_hostname
 from api.drs.routes import DrsConfig, drs_routes
 from api.drs.uris import DrsNaming
+from api.graphql.documents import ValidatedDocuments
 from api.graphql.endpoint import GraphQLConfig, graphql_endpoint
+from api.graphql.response_cache import ResponseCache
 from api.graphql.schema import schema
 from api.passport_routes import PassportConfig, passport_routes
 from api.search_backend import build_search_backend
@@ -198,9 +200,14 @@ def create_app(
         sessions=sessions,
         base_url=settings.base_url,
         search=search,
+        reads=reads,
+        cache=ResponseCache(settings.graphql_cache_mb << 20) if settings.graphql_cache_mb else None,
         drs=DrsNaming(drs_hostname(settings.base_url), settings.drs_compact_prefix),
         max_drs_uris=settings.drs_max_bulk_request_length,
-        max_depth=settings.graphql_max_depth,
-        max_complexity=settings.graphql_max_complexity,
+        documents=ValidatedDocuments(
+            schema.graphql_schema,
+            max_depth=settings.graphql_max_depth,
+            max_complexity=settings.graphql_max_complexity,
+        ),
     )
     return app

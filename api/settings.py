@@ -178,6 +178,12 @@ class Settings(BaseSettings):
     graphql_max_complexity: int = Field(
         default=50_000, ge=1, description="Upper bound on estimated nodes a query may return."
     )
+    graphql_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        le=65_536,
+        description="Memory per server process for cached anonymous catalog answers; 0: none.",
+    )
     log_level: str = Field(default="info", description="Log level of the server.")
 
     @field_validator("public_base_url")

@@ -196,6 +196,26 @@ class OntologyTermParent(Base):
     )
 
 
+class CatalogGeneration(Base):
+    """The one row counting committed catalog changes (``catalog.generation``)."""
+
+    __tablename__ = "catalog_generation"
+    __table_args__ = (CheckConstraint("id", name="single_row"),)
+
+    id: Mapped[bool] = mapped_column(primary_key=True, server_default=text("true"))
+    generation: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class CatalogTouch(Base):
+    """A transaction that changed the catalog and has not committed: its row carries the
+    deferred trigger that raises the generation at commit, and is deleted by it."""
+
+    __tablename__ = "catalog_touches"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    txid: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
 accession_sequence = Sequence("dataset_accession_seq", metadata=Base.metadata)
 
 

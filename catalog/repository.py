@@ -352,7 +352,7 @@ def objects_by_ids_or_aliases(session: Session, keys: Sequence[str]) -> dict[str
     aliased = select(DrsAlias.object_id, DrsAlias.alias).where(DrsAlias.alias.in_(keys))
     pairs = union_all(direct, aliased).subquery()
     stmt = select(pairs.c.key, DrsObject).join(DrsObject, DrsObject.id == pairs.c.object_id)
-    return {key: obj for key, obj in session.execute(stmt)}
+    return dict(session.execute(stmt).all())
 
 
 def readable_datasets_by_ids(

@@ -107,11 +107,15 @@ def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # No GraphQL response cache: these apps read inside each test's rolled-back transaction,
+    # where the catalog generation cannot move (it moves at commit). The cache has tests of
+    # its own on a committed database (tests/api/test_graphql_response_cache.py).
     return Settings(
         data_dir=tmp_path_factory.mktemp("atrium-data"),
         public_base_url="http://testserver",
         database_url=None,
         elasticsearch_url=None,
+        graphql_cache_mb=0,
     )
 
 

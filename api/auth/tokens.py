@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +27,11 @@ from catalog.errors import Unauthenticated
 from governance.keys import KeyStore, KeysUnavailable
 
 MAX_TOKEN_BYTES = 16_384
+REMEMBERED_TOKENS = 10_000
+REMEMBER_SECONDS = 60
+"""How long a verified token is trusted without checking its signature again: verifying costs
+~1 ms, as much as the rest of a DRS lookup. A key retired from a ring or a JWKS stops
+verifying new requests within this time (external JWKS are cached longer than this anyway)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,9 @@ class TokenVerifier:
     leeway: int = 30
     clock: Callable[[], float] = time.time
     _key_store: KeyStore = field(init=False, repr=False)
+    _verified: OrderedDict[bytes, tuple[float, dict[str, Any]]] = field(
+        init=False, repr=False, default_factory=OrderedDict
+    )
 
     def __post_init__(self) -> None:
         self._key_store = KeyStore(
@@ -61,6 +71,22 @@ class TokenVerifier:
         return self._key_store.http
 
     async def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or ``Unauthenticated`` saying why not. A token verified in the
+        last ``REMEMBER_SECONDS`` is trusted until then or its expiry, whichever is first."""
+        digest = hashlib.sha256(token.encode()).digest()
+        remembered = self._verified.get(digest)
+        if remembered is not None and self.clock() < remembered[0]:
+            self._verified.move_to_end(digest)
+            return remembered[1]
+        claims = await self._verify(token)
+        until = min(self.clock() + REMEMBER_SECONDS, float(claims["exp"]) + self.leeway)
+        self._verified[digest] = (until, claims)
+        self._verified.move_to_end(digest)
+        if len(self._verified) > REMEMBERED_TOKENS:
+            self._verified.popitem(last=False)
+        return claims
+
+    async def _verify(self, token: str) -> dict[str, Any]:
         header, unverified = _peek(token)
         issuer = unverified.get("iss")
         policy = self.policies.get(issuer) if isinstance(issuer, str) else None

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -21,9 +22,6 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    parse,
-    specified_rules,
-    validate,
 )
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -31,18 +29,24 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from api.auth.principals import principal_from_claims
+from api.database import ReadConnections
 from api.drs.uris import DrsNaming
 from api.graphql.context import Context
+from api.graphql.documents import ValidatedDocuments
 from api.graphql.execution import execute_document
 from api.graphql.graphiql import GRAPHIQL_HTML
-from api.graphql.limits import limit_rules
-from api.graphql.text import StorableStringLiterals, unstorable_variable
+from api.graphql.response_cache import ResponseCache, cache_key, cacheable
+from api.graphql.text import unstorable_variable
 from catalog import audit
+from catalog import generation as catalog_generation
 from catalog.errors import AtriumError
 from catalog.schemas import UNSTORABLE
 from search.backend import SearchBackend
 
 log = logging.getLogger(__name__)
+
+CACHE_HEADER = "atrium-cache"
+"""`hit` or `miss` on answers the response cache could serve; absent on the others."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,11 @@ class GraphQLConfig:
     sessions: sessionmaker[Session]
     base_url: str
     search: SearchBackend
+    reads: ReadConnections
+    cache: ResponseCache | None
     drs: DrsNaming
     max_drs_uris: int
-    max_depth: int
-    max_complexity: int
+    documents: ValidatedDocuments
 
 
 async def graphql_endpoint(request: Request) -> Response:
@@ -75,7 +80,7 @@ async def graphql_endpoint(request: Request) -> Response:
     except ValueError as exc:
         return _errors(400, [GraphQLError(str(exc), extensions={"code": "BAD_REQUEST"})])
     try:
-        document = parse(query, max_tokens=20_000)
+        document, problems = config.documents.check(query)
     except GraphQLError as exc:
         exc.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
         return _errors(400, [exc])
@@ -85,15 +90,7 @@ async def graphql_endpoint(request: Request) -> Response:
             400,
             [GraphQLError(f"{bad_variable}: {UNSTORABLE}", extensions={"code": "BAD_USER_INPUT"})],
         )
-    rules = [
-        *specified_rules,
-        StorableStringLiterals,
-        *limit_rules(config.max_depth, config.max_complexity),
-    ]
-    problems = validate(config.schema, document, rules)
     if problems:
-        for problem in problems:
-            problem.extensions = problem.extensions or {"code": "GRAPHQL_VALIDATION_FAILED"}
         return _errors(400, problems)
     if request.method == "GET" and _operation_type(document, operation_name) is not (
         OperationType.QUERY
@@ -102,10 +99,38 @@ async def graphql_endpoint(request: Request) -> Response:
             405, [GraphQLError("mutations need POST", extensions={"code": "METHOD_NOT_ALLOWED"})]
         )
     claims = request.scope["state"].get("claims")
-    result = await run_in_threadpool(
+    if claims is None and config.cache is not None and cacheable(document, operation_name):
+        key = cache_key(query, operation_name, variables)
+        generation = await config.reads.read(catalog_generation.current)
+        cached = config.cache.get(key, generation)
+        if cached is not None:
+            return _answer(cached, "hit")
+        result = await _execute(config, document, variables, operation_name, claims)
+        body = orjson.dumps(_format(result))
+        if not result.errors:
+            config.cache.put(key, generation, body)
+        return _answer(body, "miss")
+    result = await _execute(config, document, variables, operation_name, claims)
+    return _answer(orjson.dumps(_format(result)), None)
+
+
+def _answer(body: bytes, cache: str | None) -> Response:
+    headers = {"cache-control": "no-store"}
+    if cache is not None:
+        headers[CACHE_HEADER] = cache
+    return Response(body, media_type="application/json", headers=headers)
+
+
+async def _execute(
+    config: GraphQLConfig,
+    document: DocumentNode,
+    variables: dict[str, Any],
+    operation_name: str | None,
+    claims: dict[str, Any] | None,
+) -> ExecutionResult:
+    return await run_in_threadpool(
         _execute_in_transaction, config, document, variables, operation_name, claims
     )
-    return JSONResponse(_format(result), headers={"cache-control": "no-store"})
 
 
 def _execute_in_transaction(

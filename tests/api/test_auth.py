@@ -35,7 +35,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.auth.issuer import BuiltinIssuer
-from api.auth.tokens import MAX_TOKEN_BYTES, IssuerPolicy, TokenVerifier
+from api.auth.tokens import MAX_TOKEN_BYTES, REMEMBER_SECONDS, IssuerPolicy, TokenVerifier
 from api.settings import Settings
 from catalog.errors import Unauthenticated
 from catalog.models import RoleName
@@ -704,6 +704,48 @@ def test_verifier_checks_a_token_only_against_its_own_issuer_keys(provider_key: 
         )
 
 
+def test_a_verified_token_is_trusted_without_its_key_for_a_minute_at_most(
+    provider_key: ECKey,
+) -> None:
+    issuer = "https://idp.example"
+    now = [time.time()]
+    ring = [provider_key]
+    policy = IssuerPolicy(issuer, AUDIENCE, ("ES256",), local_keys=lambda: KeySet(list(ring)))
+    verifier = TokenVerifier({issuer: policy}, clock=lambda: now[0], leeway=0)
+    token = sign(provider_key, claims_for(issuer, AUDIENCE, exp=int(now[0]) + 3600), alg="ES256")
+
+    async def run() -> list[str]:
+        outcomes = []
+        for advance in (0, REMEMBER_SECONDS - 1, 2):
+            now[0] += advance
+            try:
+                outcomes.append((await verifier.verify(token))["sub"])
+            except Unauthenticated as exc:
+                outcomes.append(exc.message)
+            ring.clear()  # the key is retired once the token has been verified
+        return outcomes
+
+    assert asyncio.run(run()) == ["alice", "alice", "token cannot be verified: invalid_key_id"]
+
+
+def test_a_remembered_token_still_expires(provider_key: ECKey) -> None:
+    issuer = "https://idp.example"
+    now = [time.time()]
+    policy = IssuerPolicy(issuer, AUDIENCE, ("ES256",), local_keys=KeySet([provider_key]))
+    verifier = TokenVerifier({issuer: policy}, clock=lambda: now[0], leeway=5)
+    token = sign(provider_key, claims_for(issuer, AUDIENCE, exp=int(now[0]) + 10), alg="ES256")
+
+    async def run() -> None:
+        assert (await verifier.verify(token))["sub"] == "alice"
+        now[0] += 14
+        assert (await verifier.verify(token))["sub"] == "alice"  # within the leeway
+        now[0] += 2
+        with pytest.raises(Unauthenticated, match=r"^token has expired$"):
+            await verifier.verify(token)
+
+    asyncio.run(run())
+
+
 def test_verifier_uses_a_configured_jwks_uri_without_discovery(
     provider: FakeProvider, provider_key: ECKey
 ) -> None:
@@ -722,15 +764,15 @@ def test_verifier_refetches_keys_once_the_cache_expires(
     verifier = TokenVerifier(
         {provider.base: policy}, cache_seconds=300, clock=lambda: now[0], leeway=0
     )
-    claims = claims_for(provider.base, AUDIENCE, exp=int(now[0]) + 3600)
-    token = sign(provider_key, claims, alg="ES256")
     fetches: list[int] = []
 
     async def run() -> None:
         try:
             for advance in (0, 299, 2, 1):
                 now[0] += advance
-                await verifier.verify(token)
+                # A new token (jti) each time: a verified token is remembered without its keys.
+                claims = claims_for(provider.base, AUDIENCE, exp=int(now[0]) + 3600)
+                await verifier.verify(sign(provider_key, claims, alg="ES256"))
                 fetches.append(provider.hits[JWKS])
         finally:
             await verifier.aclose()

@@ -21,6 +21,7 @@ import governance.models
 from api import cli
 from catalog import audit_chain, migrate
 from catalog.db import Base, make_engine
+from catalog.generation import CATALOG_TABLES, PRIVATE_TABLES
 
 assert catalog.models  # the imports register every package's tables on Base.metadata
 assert governance.models
@@ -125,6 +126,8 @@ def test_head_creates_the_enum_types_sequence_and_triggers(fresh_engine: Engine)
         "refuse_audit_change",
         "datasets_raise_row_version",
         "datasets_enqueue_search",
+        "catalog_touched",
+        "catalog_raise_generation",
     }
     assert triggers_on(fresh_engine, "audit_events") == {
         "audit_events_append_only",
@@ -134,7 +137,26 @@ def test_head_creates_the_enum_types_sequence_and_triggers(fresh_engine: Engine)
         "datasets_row_version",
         "datasets_search_insert",
         "datasets_search_update",
+        "datasets_catalog_touched",
     }
+
+
+def test_every_catalog_table_and_no_private_one_moves_the_generation(
+    fresh_engine: Engine,
+) -> None:
+    migrate.upgrade(fresh_engine)
+
+    assert set(Base.metadata.tables) == CATALOG_TABLES | PRIVATE_TABLES
+    for table in CATALOG_TABLES:
+        assert f"{table}_catalog_touched" in triggers_on(fresh_engine, table), table
+    for table in PRIVATE_TABLES:
+        assert not any(t.endswith("_catalog_touched") for t in triggers_on(fresh_engine, table))
+    assert triggers_on(fresh_engine, "catalog_touches") == {"catalog_generation_at_commit"}
+    with fresh_engine.connect() as conn:
+        persistence = conn.execute(
+            text("SELECT relpersistence FROM pg_class WHERE relname = 'catalog_touches'")
+        ).scalar_one()
+    assert persistence == "u"
 
 
 def triggers_on(engine: Engine, table: str) -> set[str]:

@@ -3,16 +3,20 @@ diseases and their first 10 files) against `atrium serve`, from this separate pr
 
     python tests/perf/bench_graphql.py --datasets 20000 --files-per-dataset 50
     python tests/perf/bench_graphql.py --skip-load          # reuse the loaded catalog
+    python tests/perf/bench_graphql.py --skip-load --no-cache   # execute every request
 
 Loads the demo catalog with `atrium demo --no-serve` into --data-dir (embedded Postgres unless
 ATRIUM_DATABASE_URL is set), starts `atrium serve`, drives it at --concurrency for --duration
-seconds, and prints latency percentiles, throughput and the server's peak RSS.
+seconds, and prints latency percentiles, throughput and the server's peak RSS. Requests are
+anonymous, so after the warm-up the response cache answers them unless --no-cache turns it off
+(ATRIUM_GRAPHQL_CACHE_MB=0); the server reports which in its `atrium-cache` header.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import random
 import statistics
@@ -21,6 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 from perf_server import atrium, peak_rss_mb, wait_until_healthy
 
 QUERY = """query($first: Int!, $steward: String, $order: DatasetSortField!) {
@@ -70,8 +75,11 @@ def load(args: argparse.Namespace, env: dict[str, str]) -> None:
     )
 
 
-async def drive(args: argparse.Namespace, url: str) -> tuple[list[float], int, float]:
+async def drive(
+    args: argparse.Namespace, url: str
+) -> tuple[list[float], int, float, collections.Counter[str]]:
     latencies: list[float] = []
+    cache: collections.Counter[str] = collections.Counter()
     failures = 0
     deadline = time.perf_counter() + args.duration
     rng = random.Random(7)
@@ -87,18 +95,59 @@ async def drive(args: argparse.Namespace, url: str) -> tuple[list[float], int, f
             started = time.perf_counter()
             response = await client.post(url, json={"query": QUERY, "variables": variables})
             elapsed = time.perf_counter() - started
-            body = response.json()
+            body = orjson.loads(response.content)
             if response.status_code != 200 or "errors" in body:
                 failures += 1
                 continue
             latencies.append(elapsed)
+            cache[response.headers.get("atrium-cache", "none")] += 1
 
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         began = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(args.concurrency)))
         wall = time.perf_counter() - began
-    return latencies, failures, wall
+    return latencies, failures, wall, cache
+
+
+WRK_SCRIPT = """
+local bodies = {%s}
+math.randomseed(7)
+request = function()
+  return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json"},
+                    bodies[math.random(#bodies)])
+end
+"""
+
+
+def run_wrk(args: argparse.Namespace, url: str) -> str:
+    """The same requests from wrk (C, two threads), whose own cost is small next to a Python
+    client's parsing of ~150 KB answers."""
+    bodies = [
+        orjson.dumps(
+            {"query": QUERY, "variables": {"first": args.page, "steward": s, "order": o}}
+        ).decode()
+        for s in STEWARDS
+        for o in ORDERS
+    ]
+    script = args.data_dir / "bench-graphql.lua"
+    script.write_text(WRK_SCRIPT % ", ".join(f"[==[{b}]==]" for b in bodies))
+    command = ["wrk", "-t2", f"-c{args.concurrency}", f"-d{int(args.duration)}s", "--latency"]
+    result = subprocess.run(
+        [*command, "-s", str(script), url], check=True, capture_output=True, text=True
+    )
+    return result.stdout
+
+
+def warm_up(args: argparse.Namespace, url: str) -> None:
+    """Every variant once, so the measured run starts with whatever the server keeps warm."""
+    with httpx.Client(timeout=120) as client:
+        for steward in STEWARDS:
+            for order in ORDERS:
+                variables = {"first": args.page, "steward": steward, "order": order}
+                response = client.post(url, json={"query": QUERY, "variables": variables})
+                response.raise_for_status()
+                assert "errors" not in response.json(), response.text
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -116,6 +165,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--page", type=int, default=100)
     parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--no-cache", action="store_true", help="ATRIUM_GRAPHQL_CACHE_MB=0")
+    parser.add_argument(
+        "--load", choices=["httpx", "wrk"], default="httpx", help="the load generator"
+    )
     args = parser.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -124,6 +177,8 @@ def main() -> None:
         "ATRIUM_PORT": str(args.port),
         "ATRIUM_LOG_LEVEL": "warning",
     }
+    if args.no_cache:
+        env["ATRIUM_GRAPHQL_CACHE_MB"] = "0"
     if not args.skip_load:
         load(args, env)
     workers = ["--workers", str(args.workers)] if args.workers else []
@@ -131,9 +186,12 @@ def main() -> None:
     url = f"http://127.0.0.1:{args.port}/graphql"
     try:
         wait_until_healthy(f"http://127.0.0.1:{args.port}")
-        warm = argparse.Namespace(**{**vars(args), "duration": 5.0})
-        asyncio.run(drive(warm, url))
-        latencies, failures, wall = asyncio.run(drive(args, url))
+        warm_up(args, url)
+        if args.load == "wrk":
+            print(run_wrk(args, f"http://127.0.0.1:{args.port}"))
+            print(f"server peak RSS={peak_rss_mb(server.pid):.0f} MB")
+            return
+        latencies, failures, wall, cache = asyncio.run(drive(args, url))
         rss = peak_rss_mb(server.pid)
     finally:
         server.terminate()
@@ -145,7 +203,7 @@ def main() -> None:
         f"p50={percentile(ms, 50):.1f} ms p95={percentile(ms, 95):.1f} ms "
         f"p99={percentile(ms, 99):.1f} ms mean={statistics.fmean(ms):.1f} ms"
     )
-    print(f"server peak RSS={rss:.0f} MB")
+    print(f"server peak RSS={rss:.0f} MB; answers by cache state: {dict(cache)}")
 
 
 if __name__ == "__main__":

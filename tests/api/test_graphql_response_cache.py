@@ -1,0 +1,186 @@
+"""Anonymous catalog answers are served from the cache until a committed catalog change;
+everything else is executed every time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from graphql import parse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.auth.issuer import BuiltinIssuer
+from api.database import prepare
+from api.graphql.endpoint import CACHE_HEADER
+from api.graphql.response_cache import ResponseCache, cache_key, cacheable
+from api.settings import Settings
+from catalog import service
+from catalog.db import make_engine
+from catalog.principals import SYSTEM
+from catalog.schemas import DatasetUpdate
+from tests.factories import Factory
+
+PAGE = """query($first: Int!) { datasets(first: $first) { totalCount edges { node {
+  accession title files(first: 5) { edges { node { id drsUri } } } } } } }"""
+
+
+@pytest.fixture
+def committed_engine(committed_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(committed_database_url, pool_size=3)
+    prepare(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def client(
+    committed_engine: Engine, settings: Settings, issuer: BuiltinIssuer
+) -> Iterator[TestClient]:
+    cached = settings.model_copy(update={"graphql_cache_mb": 1})
+    sessions = sessionmaker(committed_engine, expire_on_commit=False)
+    with TestClient(create_app(cached, sessions, issuer=issuer)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def factory(committed_engine: Engine, issuer: BuiltinIssuer) -> Iterator[Factory]:
+    with Session(committed_engine, expire_on_commit=False) as session:
+        yield Factory(session, issuer=issuer)
+        session.commit()
+
+
+def ask(
+    client: TestClient, query: str, variables: dict[str, Any], headers: dict[str, str] | None = None
+) -> tuple[str | None, dict[str, Any]]:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers or {}
+    )
+    assert response.status_code == 200, response.text
+    return response.headers.get(CACHE_HEADER), response.json()
+
+
+def test_an_anonymous_page_is_served_again_until_the_catalog_changes(
+    client: TestClient, factory: Factory
+) -> None:
+    dataset = factory.dataset(publish=True)
+    factory.files(dataset, 2)
+    factory.session.commit()
+    first = ask(client, PAGE, {"first": 10})
+    second = ask(client, PAGE, {"first": 10})
+    assert first[0] == "miss"
+    assert second == ("hit", first[1])
+    assert ask(client, PAGE, {"first": 11})[0] == "miss"
+
+    service.update_dataset(
+        factory.session, SYSTEM, accession=dataset.accession, data=DatasetUpdate(title="Renamed")
+    )
+    factory.session.commit()
+    state, body = ask(client, PAGE, {"first": 10})
+    assert state == "miss"
+    titles = [e["node"]["title"] for e in body["data"]["datasets"]["edges"]]
+    assert "Renamed" in titles
+    assert ask(client, PAGE, {"first": 10}) == ("hit", body)
+
+
+def test_an_uncommitted_change_neither_shows_nor_invalidates(
+    client: TestClient, factory: Factory
+) -> None:
+    dataset = factory.dataset(publish=True)
+    factory.session.commit()
+    _, body = ask(client, PAGE, {"first": 10})
+    service.update_dataset(
+        factory.session, SYSTEM, accession=dataset.accession, data=DatasetUpdate(title="Not yet")
+    )
+    factory.session.flush()
+    assert ask(client, PAGE, {"first": 10}) == ("hit", body)
+    factory.session.rollback()
+    assert ask(client, PAGE, {"first": 10}) == ("hit", body)
+
+
+def test_signed_in_callers_are_never_served_from_the_cache(
+    client: TestClient, factory: Factory
+) -> None:
+    factory.dataset(publish=True)
+    factory.session.commit()
+    headers = factory.headers("rita")
+    factory.session.commit()
+    ask(client, PAGE, {"first": 10})
+    for _ in range(2):
+        state, body = ask(client, PAGE, {"first": 10}, headers)
+        assert state is None
+        assert body["data"]["datasets"]["totalCount"] == 1
+
+
+def test_answers_with_errors_are_not_kept(client: TestClient) -> None:
+    for _ in range(2):
+        state, body = ask(client, PAGE, {"first": 0})
+        assert state == "miss"
+        assert body["errors"][0]["extensions"]["code"] == "INVALID"
+
+
+def test_other_operations_are_executed_every_time(client: TestClient) -> None:
+    for query in (
+        "{ me { authenticated } }",
+        "{ datasets(first: 1) { totalCount } me { subject } }",
+    ):
+        for _ in range(2):
+            assert ask(client, query, {})[0] is None
+
+
+@pytest.mark.parametrize(
+    ("document", "operation", "expected"),
+    [
+        ("{ datasets(first: 1) { totalCount } }", None, True),
+        ("query Q { organizations { slug } committees { slug } }", "Q", True),
+        ('{ ...F } fragment F on Query { dataset(accession: "A") { title } }', None, True),
+        ('{ ... on Query { drsObject(id: "x") { id } } }', None, True),
+        ("{ __schema { types { name } } }", None, True),
+        ("{ ...F } fragment F on Query { me { subject } }", None, False),
+        ('{ search(query: "x") { totalCount } }', None, False),
+        ("{ datasets(first: 1) { totalCount } myGrants { id } }", None, False),
+        ("mutation { organizationCreate(input: {}) { errors { code } } }", None, False),
+        ("query A { datasets(first: 1) { totalCount } } query B { me { subject } }", "B", False),
+        ("query A { datasets(first: 1) { totalCount } } query B { me { subject } }", "A", True),
+        ("query A { datasets(first: 1) { totalCount } } query B { me { subject } }", None, False),
+    ],
+)
+def test_which_operations_are_cacheable(
+    document: str, operation: str | None, expected: bool
+) -> None:
+    assert cacheable(parse(document), operation) is expected
+
+
+def test_keys_differ_by_query_operation_and_variables_not_by_variable_order() -> None:
+    base = cache_key("q", None, {"a": 1, "b": 2})
+    assert base == cache_key("q", None, {"b": 2, "a": 1})
+    assert (
+        len(
+            {
+                base,
+                cache_key("q", "Q", {"a": 1, "b": 2}),
+                cache_key("q", None, {"a": 2, "b": 2}),
+                cache_key("r", None, {"a": 1, "b": 2}),
+            }
+        )
+        == 4
+    )
+
+
+def test_least_recently_used_answers_leave_first_and_stale_ones_are_dropped() -> None:
+    cache = ResponseCache(max_bytes=10)
+    cache.put(b"a", 1, b"aaaa")
+    cache.put(b"b", 1, b"bbbb")
+    assert cache.get(b"a", 1) == b"aaaa"
+    cache.put(b"c", 1, b"cccc")
+    assert (cache.get(b"a", 1), cache.get(b"b", 1), cache.get(b"c", 1)) == (b"aaaa", None, b"cccc")
+    assert cache.size == 8
+    assert cache.get(b"a", 2) is None
+    assert (len(cache), cache.size) == (1, 4)
+    cache.put(b"huge", 2, b"x" * 11)
+    assert cache.get(b"huge", 2) is None
+    cache.put(b"c", 2, b"cc")
+    assert (len(cache), cache.size, cache.get(b"c", 2)) == (1, 2, b"cc")
