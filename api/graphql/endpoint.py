@@ -46,7 +46,7 @@ from search.backend import SearchBackend
 log = logging.getLogger(__name__)
 
 CACHE_HEADER = "atrium-cache"
-"""`hit` or `miss` on answers the response cache could serve; absent on the others."""
+"""`hit`, `coalesced` or `miss` on answers the response cache could serve; absent on others."""
 
 
 @dataclass(frozen=True)
@@ -102,14 +102,13 @@ async def graphql_endpoint(request: Request) -> Response:
     if claims is None and config.cache is not None and cacheable(document, operation_name):
         key = cache_key(query, operation_name, variables)
         generation = await config.reads.read(catalog_generation.current)
-        cached = config.cache.get(key, generation)
-        if cached is not None:
-            return _answer(cached, "hit")
-        result = await _execute(config, document, variables, operation_name, claims)
-        body = orjson.dumps(_format(result))
-        if not result.errors:
-            config.cache.put(key, generation, body)
-        return _answer(body, "miss")
+
+        async def compute() -> tuple[bytes, bool]:
+            result = await _execute(config, document, variables, operation_name, claims)
+            return orjson.dumps(_format(result)), not result.errors
+
+        body, state = await config.cache.answer(key, generation, compute)
+        return _answer(body, state)
     result = await _execute(config, document, variables, operation_name, claims)
     return _answer(orjson.dumps(_format(result)), None)
 

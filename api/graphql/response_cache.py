@@ -10,8 +10,10 @@ an answer with errors) is executed every time.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +98,36 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.size = 0
         self._entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self._computing: dict[tuple[bytes, int], asyncio.Future[bytes | None]] = {}
+
+    async def answer(
+        self, key: bytes, generation: int, compute: Callable[[], Awaitable[tuple[bytes, bool]]]
+    ) -> tuple[bytes, str]:
+        """The answer and how it was found: ``hit``; ``coalesced`` (another request was
+        computing it, as after every catalog change, when a page's visitors all miss at once);
+        or ``miss``. ``compute`` returns the answer and whether it may be kept."""
+        cached = self.get(key, generation)
+        if cached is not None:
+            return cached, "hit"
+        running = self._computing.get((key, generation))
+        if running is not None:
+            shared = await asyncio.shield(running)
+            if shared is not None:
+                return shared, "coalesced"
+            body, _ = await compute()  # the first request failed; this one tries on its own
+            return body, "miss"
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._computing[(key, generation)] = future
+        try:
+            body, keep = await compute()
+            if keep:
+                self.put(key, generation, body)
+            future.set_result(body)
+            return body, "miss"
+        finally:
+            if not future.done():
+                future.set_result(None)
+            del self._computing[(key, generation)]
 
     def get(self, key: bytes, generation: int) -> bytes | None:
         entry = self._entries.get(key)

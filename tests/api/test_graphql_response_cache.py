@@ -3,6 +3,7 @@ everything else is executed every time."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -184,3 +185,59 @@ def test_least_recently_used_answers_leave_first_and_stale_ones_are_dropped() ->
     assert cache.get(b"huge", 2) is None
     cache.put(b"c", 2, b"cc")
     assert (len(cache), cache.size, cache.get(b"c", 2)) == (1, 2, b"cc")
+
+
+def test_concurrent_misses_of_one_answer_compute_it_once() -> None:
+    cache = ResponseCache(max_bytes=1000)
+    calls: list[int] = []
+
+    async def compute() -> tuple[bytes, bool]:
+        calls.append(1)
+        await asyncio.sleep(0.05)
+        return b"answer", True
+
+    async def run() -> list[tuple[bytes, str]]:
+        return list(await asyncio.gather(*(cache.answer(b"k", 1, compute) for _ in range(5))))
+
+    outcomes = asyncio.run(run())
+    assert len(calls) == 1
+    assert sorted(state for _, state in outcomes) == ["coalesced"] * 4 + ["miss"]
+    assert {body for body, _ in outcomes} == {b"answer"}
+    assert asyncio.run(cache.answer(b"k", 1, compute)) == (b"answer", "hit")
+    assert asyncio.run(cache.answer(b"k", 2, compute)) == (b"answer", "miss")
+    assert len(calls) == 2
+
+
+def test_an_answer_not_to_keep_is_shared_but_not_stored() -> None:
+    cache = ResponseCache(max_bytes=1000)
+
+    async def compute() -> tuple[bytes, bool]:
+        await asyncio.sleep(0.01)
+        return b"errors", False
+
+    async def run() -> list[tuple[bytes, str]]:
+        return list(await asyncio.gather(*(cache.answer(b"k", 1, compute) for _ in range(2))))
+
+    assert sorted(asyncio.run(run())) == [(b"errors", "coalesced"), (b"errors", "miss")]
+    assert cache.get(b"k", 1) is None
+
+
+def test_when_the_first_computation_fails_the_others_compute_their_own() -> None:
+    cache = ResponseCache(max_bytes=1000)
+    calls: list[int] = []
+
+    async def compute() -> tuple[bytes, bool]:
+        calls.append(1)
+        await asyncio.sleep(0.01)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        return b"answer", True
+
+    async def run() -> list[tuple[bytes, str] | BaseException]:
+        tasks = (cache.answer(b"k", 1, compute) for _ in range(3))
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    outcomes = asyncio.run(run())
+    assert [type(o) for o in outcomes].count(RuntimeError) == 1
+    assert [o for o in outcomes if isinstance(o, tuple)] == [(b"answer", "miss")] * 2
+    assert len(calls) == 3

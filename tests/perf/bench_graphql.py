@@ -117,10 +117,13 @@ request = function()
   return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json"},
                     bodies[math.random(#bodies)])
 end
+done = function(summary, latency, requests)
+  io.write(string.format("p95 %%.2f ms\\n", latency:percentile(95) / 1000))
+end
 """
 
 
-def run_wrk(args: argparse.Namespace, url: str) -> str:
+def run_wrk(args: argparse.Namespace, url: str, seconds: int) -> str:
     """The same requests from wrk (C, two threads), whose own cost is small next to a Python
     client's parsing of ~150 KB answers."""
     bodies = [
@@ -132,7 +135,15 @@ def run_wrk(args: argparse.Namespace, url: str) -> str:
     ]
     script = args.data_dir / "bench-graphql.lua"
     script.write_text(WRK_SCRIPT % ", ".join(f"[==[{b}]==]" for b in bodies))
-    command = ["wrk", "-t2", f"-c{args.concurrency}", f"-d{int(args.duration)}s", "--latency"]
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{args.concurrency}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "60s",
+    ]
     result = subprocess.run(
         [*command, "-s", str(script), url], check=True, capture_output=True, text=True
     )
@@ -166,6 +177,7 @@ def main() -> None:
     parser.add_argument("--page", type=int, default=100)
     parser.add_argument("--port", type=int, default=8123)
     parser.add_argument("--no-cache", action="store_true", help="ATRIUM_GRAPHQL_CACHE_MB=0")
+    parser.add_argument("--warm-up", type=int, default=30, help="seconds of wrk load discarded")
     parser.add_argument(
         "--load", choices=["httpx", "wrk"], default="httpx", help="the load generator"
     )
@@ -188,7 +200,9 @@ def main() -> None:
         wait_until_healthy(f"http://127.0.0.1:{args.port}")
         warm_up(args, url)
         if args.load == "wrk":
-            print(run_wrk(args, f"http://127.0.0.1:{args.port}"))
+            base = f"http://127.0.0.1:{args.port}"
+            run_wrk(args, base, args.warm_up)  # until every server process holds every variant
+            print(run_wrk(args, base, int(args.duration)))
             print(f"server peak RSS={peak_rss_mb(server.pid):.0f} MB")
             return
         latencies, failures, wall, cache = asyncio.run(drive(args, url))
