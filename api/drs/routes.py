@@ -1,9 +1,10 @@
 """The GA4GH DRS 1.5 routes under /ga4gh/drs/v1.
 
-Each request resolves its objects in one SQL statement (ids or aliases, children as JSON, the
-caller's active grant as an EXISTS), decides access with ``governance.access.read_bytes``,
-and answers with DRS documents or GA4GH ``Error`` bodies. Database work runs on a worker
-thread in one transaction; issuing an access URL appends its audit event in that transaction.
+Each request resolves its objects in one prepared SQL statement (ids or aliases, children as
+JSON, the caller's active grant as an EXISTS), decides access with
+``governance.access.read_bytes``, and answers with DRS documents or GA4GH ``Error`` bodies.
+Lookups run on ``ReadConnections`` (autocommit, nothing written); issuing an access URL runs
+in a session's transaction with the audit event it appends.
 """
 
 from __future__ import annotations
