@@ -208,6 +208,7 @@ def create_app(
             schema.graphql_schema,
             max_depth=settings.graphql_max_depth,
             max_complexity=settings.graphql_max_complexity,
+            max_list=settings.drs_max_bulk_request_length,
         ),
     )
     return app

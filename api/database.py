@@ -127,6 +127,7 @@ class ReadConnections:
             return work(connection)
 
     def close(self) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        """Waits for reads under way, so their connections are back in the pool to close."""
+        self._threads.shutdown(wait=True, cancel_futures=True)
         if self._engine is not None:
             self._engine.dispose()

@@ -13,6 +13,7 @@ cannot carry them; put Atrium behind session pooling or none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -28,7 +29,7 @@ class PreparedQuery:
     """One statement, prepared on each connection the first time that connection runs it."""
 
     def __init__(self, name: str, statement: ClauseElement) -> None:
-        if not name.isidentifier() or not name.islower():
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError(f"{name!r} is not a plain SQL identifier")
         dialect = psycopg2.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
@@ -39,10 +40,12 @@ class PreparedQuery:
         self.execute_sql = f"EXECUTE {name}({placeholders})" if placeholders else f"EXECUTE {name}"
 
     def rows(self, connection: Connection, values: Mapping[str, Any]) -> Sequence[tuple[Any, ...]]:
-        """The statement's rows for ``values``, one per bound parameter name."""
+        """The statement's rows for ``values`` (a value for every bound parameter name),
+        preparing it first on a connection that has not run it yet."""
         prepared: set[str] = connection.connection.info.setdefault(PREPARED, set())
         if self.name not in prepared:
-            connection.exec_driver_sql(self.prepare_sql)
+            # No parameters: the driver must not read the SQL's own % signs as placeholders.
+            connection.execution_options(no_parameters=True).exec_driver_sql(self.prepare_sql)
             prepared.add(self.name)
         arguments = tuple(values[name] for name in self.parameters)
         result = connection.exec_driver_sql(self.execute_sql, arguments)

@@ -73,18 +73,20 @@ class TokenVerifier:
     async def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or ``Unauthenticated`` saying why not. A token verified in the
         last ``REMEMBER_SECONDS`` is trusted until then or its expiry, whichever is first."""
+        if len(token) > MAX_TOKEN_BYTES:
+            raise Unauthenticated("token is too large")
         digest = hashlib.sha256(token.encode()).digest()
         remembered = self._verified.get(digest)
         if remembered is not None and self.clock() < remembered[0]:
             self._verified.move_to_end(digest)
-            return remembered[1]
+            return dict(remembered[1])
         claims = await self._verify(token)
         until = min(self.clock() + REMEMBER_SECONDS, float(claims["exp"]) + self.leeway)
         self._verified[digest] = (until, claims)
         self._verified.move_to_end(digest)
         if len(self._verified) > REMEMBERED_TOKENS:
             self._verified.popitem(last=False)
-        return claims
+        return dict(claims)
 
     async def _verify(self, token: str) -> dict[str, Any]:
         header, unverified = _peek(token)

@@ -35,6 +35,7 @@ from api.drs.documents import (
     self_uri,
     service_info_document,
 )
+from api.drs.uris import object_key
 from api.json_response import JSONResponse
 from catalog import audit, repository
 from catalog.errors import AtriumError, Forbidden, Invalid, NotFound, Unauthenticated
@@ -48,7 +49,6 @@ from governance.passports import PassportVerifier
 
 log = logging.getLogger(__name__)
 
-MAX_KEY_LENGTH = 1024
 NO_STORE = {"cache-control": "no-cache, no-store", "pragma": "no-cache"}
 BODY_BYTES_BASE = 1 << 20
 BODY_BYTES_PER_ID = 4096
@@ -129,30 +129,6 @@ def drs_endpoint(
             return ga4gh_error(500, "Internal server error")
 
     return endpoint
-
-
-def object_key(raw: str, prefix: str | None) -> str:
-    """A requested id as stored: compact identifiers (``prefix:id``) lose their prefix.
-
-    NUL and unpaired surrogates can be in no stored id or alias (Postgres text is UTF-8
-    without NUL), so they are refused here rather than failing the query."""
-    if not raw or len(raw) > MAX_KEY_LENGTH:
-        raise Invalid(f"object ids are 1 to {MAX_KEY_LENGTH} characters")
-    if "\x00" in raw or not _is_utf8(raw):
-        raise Invalid("object ids may not contain NUL characters or unpaired surrogates")
-    if prefix and raw.startswith(f"{prefix}:"):
-        raw = raw[len(prefix) + 1 :]
-    if not raw:
-        raise Invalid("the compact identifier has no accession part")
-    return raw
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 async def read_body(request: Request, limit: int) -> bytes:

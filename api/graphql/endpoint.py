@@ -35,7 +35,7 @@ from api.graphql.context import Context
 from api.graphql.documents import ValidatedDocuments
 from api.graphql.execution import execute_document
 from api.graphql.graphiql import GRAPHIQL_HTML
-from api.graphql.response_cache import ResponseCache, cache_key, cacheable
+from api.graphql.response_cache import ResponseCache, cache_key
 from api.graphql.text import unstorable_variable
 from catalog import audit
 from catalog import generation as catalog_generation
@@ -99,8 +99,10 @@ async def graphql_endpoint(request: Request) -> Response:
             405, [GraphQLError("mutations need POST", extensions={"code": "METHOD_NOT_ALLOWED"})]
         )
     claims = request.scope["state"].get("claims")
-    if claims is None and config.cache is not None and cacheable(document, operation_name):
-        key = cache_key(query, operation_name, variables)
+    key = None
+    if claims is None and config.cache is not None:
+        key = cache_key(document, query, operation_name, variables)
+    if key is not None and config.cache is not None:
         generation = await config.reads.read(catalog_generation.current)
 
         async def compute() -> tuple[bytes, bool]:

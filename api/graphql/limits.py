@@ -16,6 +16,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -25,7 +26,9 @@ from graphql import (
 DEFAULT_PAGE = 20
 
 
-def limit_rules(max_depth: int, max_complexity: int) -> list[type[ASTValidationRule]]:
+def limit_rules(
+    max_depth: int, max_complexity: int, max_list: int
+) -> list[type[ASTValidationRule]]:
     class QueryLimits(ASTValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
@@ -67,7 +70,7 @@ def limit_rules(max_depth: int, max_complexity: int) -> list[type[ASTValidationR
                 if isinstance(selection, FieldNode):
                     sub_depth, sub_cost = self._measure(selection.selection_set, depth + 1, seen)
                     deepest = max(deepest, sub_depth)
-                    cost += 1 + _page_size(selection) * sub_cost
+                    cost += 1 + _page_size(selection, max_list) * sub_cost
                 elif isinstance(selection, InlineFragmentNode):
                     sub_depth, sub_cost = self._measure(selection.selection_set, depth, seen)
                     deepest, cost = max(deepest, sub_depth), cost + sub_cost
@@ -85,13 +88,23 @@ def limit_rules(max_depth: int, max_complexity: int) -> list[type[ASTValidationR
     return [QueryLimits]
 
 
-def _page_size(field: FieldNode) -> int:
+LISTED_ARGUMENTS = frozenset({"uris"})
+"""Arguments whose list length is the number of objects returned (``resolveDrs(uris)``)."""
+
+
+def _page_size(field: FieldNode, max_list: int) -> int:
+    """``max_list``: what a listed argument given as a variable counts as, since validation
+    does not see variable values (the most such a list may hold)."""
     for argument in field.arguments or ():
         if argument.name.value in ("first", "last"):
             if isinstance(argument.value, IntValueNode):
                 return max(1, int(argument.value.value))
             if isinstance(argument.value, VariableNode):
                 return 100
+        if argument.name.value in LISTED_ARGUMENTS:
+            if isinstance(argument.value, ListValueNode):
+                return max(1, len(argument.value.values))
+            return max_list
     return DEFAULT_PAGE if _is_connection(field) else 1
 
 

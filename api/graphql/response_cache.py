@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -46,20 +46,40 @@ CACHEABLE_ROOT_FIELDS = frozenset(
 """Root fields whose anonymous answers depend on catalog tables only (``CATALOG_TABLES``)."""
 
 
-def cacheable(document: DocumentNode, operation_name: str | None) -> bool:
-    """Whether the operation to run is a query reading cacheable root fields only."""
+def cache_key(
+    document: DocumentNode, query: str, operation_name: str | None, variables: dict[str, Any]
+) -> bytes | None:
+    """The key of the operation's answer, or None when it may not be cached: not a query, a
+    root field outside ``CACHEABLE_ROOT_FIELDS``, or variables JSON cannot say exactly (NaN).
+    Only declared variables count, so undeclared ones (which GraphQL ignores) cannot make
+    endless distinct entries of one answer."""
+    operation = _operation(document, operation_name)
+    if operation is None or operation.operation is not OperationType.QUERY:
+        return None
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [
-        o
-        for o in operations
-        if operation_name is None or (o.name is not None and o.name.value == operation_name)
+    if not _root_fields(operation.selection_set, fragments, set()) <= CACHEABLE_ROOT_FIELDS:
+        return None
+    declared = {v.variable.name.value for v in operation.variable_definitions or ()}
+    used = {name: value for name, value in variables.items() if name in declared}
+    try:
+        canonical = json.dumps([query, operation_name, used], sort_keys=True, allow_nan=False)
+    except ValueError:
+        return None
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+def _operation(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    operations = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (operation_name is None or (d.name is not None and d.name.value == operation_name))
     ]
-    if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY:
-        return False
-    return _root_fields(chosen[0].selection_set, fragments, set()) <= CACHEABLE_ROOT_FIELDS
+    return operations[0] if len(operations) == 1 else None
 
 
 def _root_fields(
@@ -79,15 +99,18 @@ def _root_fields(
     return names
 
 
-def cache_key(query: str, operation_name: str | None, variables: dict[str, Any]) -> bytes:
-    canonical = orjson.dumps([query, operation_name, variables], option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).digest()
+ENTRY_OVERHEAD = 256
+"""Bytes an entry costs beyond its key and body (measured: dict slot, entry object, bytes
+headers), counted so that many small answers cannot exceed the budget."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     generation: int
     body: bytes
+
+    def cost(self, key: bytes) -> int:
+        return len(key) + len(self.body) + ENTRY_OVERHEAD
 
 
 class ResponseCache:
@@ -106,16 +129,17 @@ class ResponseCache:
         """The answer and how it was found: ``hit``; ``coalesced`` (another request was
         computing it, as after every catalog change, when a page's visitors all miss at once);
         or ``miss``. ``compute`` returns the answer and whether it may be kept."""
-        cached = self.get(key, generation)
-        if cached is not None:
-            return cached, "hit"
-        running = self._computing.get((key, generation))
-        if running is not None:
+        while True:
+            cached = self.get(key, generation)
+            if cached is not None:
+                return cached, "hit"
+            running = self._computing.get((key, generation))
+            if running is None:
+                break
             shared = await asyncio.shield(running)
             if shared is not None:
                 return shared, "coalesced"
-            body, _ = await compute()  # the first request failed; this one tries on its own
-            return body, "miss"
+            # The computing request failed: start over, coalescing with whoever goes first.
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self._computing[(key, generation)] = future
         try:
@@ -130,22 +154,28 @@ class ResponseCache:
             del self._computing[(key, generation)]
 
     def get(self, key: bytes, generation: int) -> bytes | None:
+        """The answer computed at ``generation``; one of an older generation is dropped, one of
+        a newer generation (read by a request that started later) is kept for others."""
         entry = self._entries.get(key)
-        if entry is None:
+        if entry is None or entry.generation > generation:
             return None
-        if entry.generation != generation:
+        if entry.generation < generation:
             self._remove(key)
             return None
         self._entries.move_to_end(key)
         return entry.body
 
     def put(self, key: bytes, generation: int, body: bytes) -> None:
-        if len(body) > self.max_bytes:
+        entry = Entry(generation, body)
+        if entry.cost(key) > self.max_bytes:
             return
-        if key in self._entries:
+        existing = self._entries.get(key)
+        if existing is not None:
+            if existing.generation > generation:
+                return
             self._remove(key)
-        self._entries[key] = Entry(generation, body)
-        self.size += len(body)
+        self._entries[key] = entry
+        self.size += entry.cost(key)
         while self.size > self.max_bytes:
             self._remove(next(iter(self._entries)))
 
@@ -153,4 +183,4 @@ class ResponseCache:
         return len(self._entries)
 
     def _remove(self, key: bytes) -> None:
-        self.size -= len(self._entries.pop(key).body)
+        self.size -= self._entries.pop(key).cost(key)

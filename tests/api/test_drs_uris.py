@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.drs.uris import DrsNaming, object_id_from_uri
+from api.drs.uris import DrsNaming, object_id_from_uri, object_key
 from catalog.errors import Invalid
 
 NAMING = DrsNaming(hostname="data.example.org", compact_prefix="atrium")
@@ -23,6 +23,8 @@ LOCAL = DrsNaming(hostname="localhost:8000", compact_prefix=None)
         ("drs://provider/atrium:obj-1", NAMING, "obj-1"),
         ("atrium:obj-1", NAMING, "obj-1"),
         ("atrium:Obj-1", NAMING, "Obj-1"),
+        ("drs://atrium:dg.4503/abc", NAMING, "dg.4503/abc"),
+        ("drs://provider/atrium:dg.4503/abc", NAMING, "dg.4503/abc"),
     ],
 )
 def test_both_forms_name_objects_of_this_server(uri: str, naming: DrsNaming, expected: str) -> None:
@@ -40,6 +42,11 @@ def test_both_forms_name_objects_of_this_server(uri: str, naming: DrsNaming, exp
         ("obj-1", NAMING, "neither"),
         ("https://data.example.org/obj-1", NAMING, "has prefix 'https'"),
         ("", NAMING, "neither"),
+        ("drs://other.example.org:8443/obj-1", NAMING, "another server"),
+        ("drs://data.example.org/%00", NAMING, "NUL"),
+        ("drs://atrium:a\x00b", NAMING, "NUL"),
+        ("drs://data.example.org/" + "a" * 1025, NAMING, "1 to 1024 characters"),
+        ("drs://data.example.org", NAMING, "neither"),
     ],
 )
 def test_uris_naming_nothing_here_are_refused_with_the_reason(
@@ -47,3 +54,25 @@ def test_uris_naming_nothing_here_are_refused_with_the_reason(
 ) -> None:
     with pytest.raises(Invalid, match=reason):
         object_id_from_uri(uri, naming)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("obj-1", "obj-1"),
+        ("atrium:obj-1", "obj-1"),
+        ("ATRIUM:obj-1", "obj-1"),
+        ("other:x", "other:x"),
+    ],
+)
+def test_route_ids_lose_this_servers_compact_prefix_in_any_case(raw: str, expected: str) -> None:
+    assert object_key(raw, "atrium") == expected
+    assert object_key(raw, None) == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"), [("", "1 to"), ("atrium:", "no accession"), ("a\x00", "NUL")]
+)
+def test_route_ids_that_can_name_nothing_are_refused(raw: str, reason: str) -> None:
+    with pytest.raises(Invalid, match=reason):
+        object_key(raw, "atrium")

@@ -17,7 +17,7 @@ from api.app import create_app
 from api.auth.issuer import BuiltinIssuer
 from api.database import prepare
 from api.graphql.endpoint import CACHE_HEADER
-from api.graphql.response_cache import ResponseCache, cache_key, cacheable
+from api.graphql.response_cache import ENTRY_OVERHEAD, ResponseCache, cache_key
 from api.settings import Settings
 from catalog import service
 from catalog.db import make_engine
@@ -152,39 +152,60 @@ def test_other_operations_are_executed_every_time(client: TestClient) -> None:
 def test_which_operations_are_cacheable(
     document: str, operation: str | None, expected: bool
 ) -> None:
-    assert cacheable(parse(document), operation) is expected
+    assert (cache_key(parse(document), document, operation, {}) is not None) is expected
 
 
-def test_keys_differ_by_query_operation_and_variables_not_by_variable_order() -> None:
-    base = cache_key("q", None, {"a": 1, "b": 2})
-    assert base == cache_key("q", None, {"b": 2, "a": 1})
-    assert (
-        len(
-            {
-                base,
-                cache_key("q", "Q", {"a": 1, "b": 2}),
-                cache_key("q", None, {"a": 2, "b": 2}),
-                cache_key("r", None, {"a": 1, "b": 2}),
-            }
+def test_keys_count_declared_variables_only_and_not_their_order() -> None:
+    text = "query Q($a: Int, $b: Int) { datasets(first: $a) { totalCount } }"
+    other = "query R($a: Int, $b: Int) { datasets(first: $a) { totalCount } }"
+
+    def key(query: str, name: str | None, variables: dict[str, Any]) -> bytes | None:
+        return cache_key(parse(query), query, name, variables)
+
+    base = key(text, None, {"a": 1, "b": 2})
+    assert base is not None
+    assert base == key(text, None, {"b": 2, "a": 1})
+    assert base == key(text, None, {"a": 1, "b": 2, "undeclared": 3})
+    assert base != key(text, "Q", {"a": 1, "b": 2})
+    assert base != key(text, None, {"a": 2, "b": 2})
+    assert base != key(other, None, {"a": 1, "b": 2})
+    assert key(text, None, {"a": 10**30}) is not None
+    assert key(text, None, {"a": float("nan")}) is None
+
+
+def test_huge_or_nan_variables_are_refused_as_input_not_a_crash(client: TestClient) -> None:
+    for raw in ('{"first": 100000000000000000000}', '{"first": NaN}'):
+        response = client.post(
+            "/graphql",
+            content='{"query": "query($first: Int!) { datasets(first: $first) { totalCount } }",'
+            f' "variables": {raw}}}',
+            headers={"content-type": "application/json"},
         )
-        == 4
-    )
+        assert response.status_code == 200, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 def test_least_recently_used_answers_leave_first_and_stale_ones_are_dropped() -> None:
-    cache = ResponseCache(max_bytes=10)
+    one = 1 + 4 + ENTRY_OVERHEAD  # key, body and the entry's own cost
+    cache = ResponseCache(max_bytes=2 * one + 1)
     cache.put(b"a", 1, b"aaaa")
     cache.put(b"b", 1, b"bbbb")
     assert cache.get(b"a", 1) == b"aaaa"
     cache.put(b"c", 1, b"cccc")
     assert (cache.get(b"a", 1), cache.get(b"b", 1), cache.get(b"c", 1)) == (b"aaaa", None, b"cccc")
-    assert cache.size == 8
+    assert cache.size == 2 * one
     assert cache.get(b"a", 2) is None
-    assert (len(cache), cache.size) == (1, 4)
-    cache.put(b"huge", 2, b"x" * 11)
+    assert (len(cache), cache.size) == (1, one)
+    cache.put(b"huge", 2, b"x" * (2 * one))
     assert cache.get(b"huge", 2) is None
-    cache.put(b"c", 2, b"cc")
-    assert (len(cache), cache.size, cache.get(b"c", 2)) == (1, 2, b"cc")
+
+
+def test_an_answer_of_a_newer_generation_is_not_replaced_by_an_older_one() -> None:
+    cache = ResponseCache(max_bytes=10_000)
+    cache.put(b"k", 5, b"new")
+    assert cache.get(b"k", 4) is None  # a request that read the generation earlier
+    cache.put(b"k", 4, b"old")
+    assert cache.get(b"k", 5) == b"new"
 
 
 def test_concurrent_misses_of_one_answer_compute_it_once() -> None:
@@ -222,7 +243,7 @@ def test_an_answer_not_to_keep_is_shared_but_not_stored() -> None:
     assert cache.get(b"k", 1) is None
 
 
-def test_when_the_first_computation_fails_the_others_compute_their_own() -> None:
+def test_when_the_first_computation_fails_the_others_coalesce_again() -> None:
     cache = ResponseCache(max_bytes=1000)
     calls: list[int] = []
 
@@ -239,5 +260,6 @@ def test_when_the_first_computation_fails_the_others_compute_their_own() -> None
 
     outcomes = asyncio.run(run())
     assert [type(o) for o in outcomes].count(RuntimeError) == 1
-    assert [o for o in outcomes if isinstance(o, tuple)] == [(b"answer", "miss")] * 2
-    assert len(calls) == 3
+    answered = sorted(o for o in outcomes if isinstance(o, tuple))
+    assert answered == [(b"answer", "coalesced"), (b"answer", "miss")]
+    assert len(calls) == 2

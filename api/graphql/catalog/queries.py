@@ -244,7 +244,7 @@ class CatalogQuery(graphene.ObjectType):
             c.session, c.principal, (o.dataset_id for o in objects.values())
         )
         c.loaders.catalog.seen.add_datasets(datasets.values())
-        c.loaders.catalog.seen.add_objects(objects.values())
+        c.loaders.catalog.seen.add_objects(o for o in objects.values() if o.dataset_id in datasets)
         return [
             _resolution(c, uri, key, objects, datasets, f"uris[{index}]")
             for index, (uri, key) in enumerate(zip(uris, keys, strict=True))
