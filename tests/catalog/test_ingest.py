@@ -733,6 +733,66 @@ def test_the_format_comes_from_the_extension(db: Session, tmp_path: Path) -> Non
     ]
 
 
+def test_first_version_snapshot_holds_every_field_in_canonical_order(
+    db: Session, orgs: Orgs, accession: Callable[[], str], tmp_path: Path
+) -> None:
+    """Terms in CURIE order whatever the record's order, pairs and publications sorted."""
+    acc = accession()
+    record = a_dataset(
+        orgs,
+        acc,
+        status="published",
+        access_level="controlled",
+        committee=orgs.committee.slug,
+        description="Tumours.",
+        keywords=["WGS", "cancer"],
+        diseases=["MONDO:0007254", "MONDO:0004992"],
+        phenotypes=["HP:0001626", "HP:0000707"],
+        data_types=["WGS"],
+        file_formats=["CRAM", "BAM"],
+        species=["Homo sapiens"],
+        participant_count=12,
+        sample_count=24,
+        data_use={"permission": "DS", "diseases": ["MONDO:0007254"], "modifiers": ["NPU", "IRB"]},
+        funders=[
+            {"funder": orgs.funder.slug, "award_number": "R01-2"},
+            {"funder": orgs.funder.slug},
+        ],
+        license="CC-BY-4.0",
+        publications=[
+            {"scheme": "pmid", "identifier": "42"},
+            {"scheme": "doi", "identifier": "10.1234/abc"},
+        ],
+    )
+
+    ingest_file(db, jsonl(tmp_path / "rich.jsonl", record))
+
+    row = dataset(db, acc)
+    version = db.get(DatasetVersion, (row.id, 1))
+    assert version is not None
+    assert version.snapshot == {
+        "accession": acc,
+        "title": f"Whole genomes of {acc}",
+        "description": "Tumours.",
+        "keywords": ["WGS", "cancer"],
+        "diseases": ["MONDO:0004992", "MONDO:0007254"],
+        "phenotypes": ["HP:0000707", "HP:0001626"],
+        "data_types": ["WGS"],
+        "file_formats": ["CRAM", "BAM"],
+        "species": ["Homo sapiens"],
+        "participant_count": 12,
+        "sample_count": 24,
+        "data_use": [["DS", "MONDO:0007254"], ["IRB", None], ["NPU", None]],
+        "access_level": "controlled",
+        "steward": orgs.steward.slug,
+        "committee": orgs.committee.slug,
+        "funders": [[orgs.funder.slug, ""], [orgs.funder.slug, "R01-2"]],
+        "license": "CC-BY-4.0",
+        "publications": ["doi:10.1234/abc", "pmid:42"],
+    }
+    assert service.snapshot(db, row) == version.snapshot
+
+
 def test_csv_datasets(
     db: Session, orgs: Orgs, accession: Callable[[], str], tmp_path: Path
 ) -> None:
