@@ -546,6 +546,37 @@ def test_repeated_ids_are_found_across_chunks(
     assert count(db, "drs_objects") == 0
 
 
+def test_aliases_and_ids_repeated_across_and_within_chunks_name_the_first_line(
+    db: Session,
+    orgs: Orgs,
+    accession: Callable[[], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(file_loader, "CHUNK", 2)
+    acc = accession()
+    path = jsonl(
+        tmp_path / "chunks.jsonl",
+        a_dataset(orgs, acc),
+        a_file(acc, "f-0", aliases=["old-0"]),  # 2, first chunk
+        a_file(acc, "f-1"),  # 3
+        a_file(acc, "f-2", aliases=["f-0"]),  # 4, second chunk
+        a_file(acc, "f-3", aliases=["old-0", "new-3"]),  # 5
+        a_file(acc, "f-1"),  # 6, third chunk: twice, and used in the first
+        a_file(acc, "f-1"),  # 7
+        a_file(acc, "f-4", aliases=["new-3"]),  # 8, fourth chunk
+    )
+
+    assert refused(db, path) == [
+        "4: aliases: 'f-0' is already used on line 2",
+        "5: aliases: 'old-0' is already used on line 2",
+        "6: id: 'f-1' is already used on line 3",
+        "7: id: 'f-1' is already used on line 3",
+        "8: aliases: 'new-3' is already used on line 5",
+    ]
+    assert count(db, "drs_objects") == 0
+
+
 def test_a_file_with_one_bad_line_at_the_end_writes_nothing(
     db: Session,
     orgs: Orgs,
