@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from catalog import repository, service
+from catalog import demo, repository, service
 from catalog.ingest import files as file_loader
 from catalog.ingest.problems import MAX_PROBLEMS, IngestFailed
 from catalog.ingest.runner import ingest_file, ingest_records
@@ -36,7 +36,7 @@ from catalog.models import (
     Organization,
 )
 from catalog.principals import SYSTEM
-from catalog.schemas import FileCreate
+from catalog.schemas import CommitteeCreate, FileCreate, OrganizationCreate
 from tests.factories import Factory
 
 TABLES = (
@@ -822,6 +822,46 @@ def test_first_version_snapshot_holds_every_field_in_canonical_order(
         "publications": ["doi:10.1234/abc", "pmid:42"],
     }
     assert service.snapshot(db, row) == version.snapshot
+
+
+def test_first_versions_of_the_demo_catalog_are_the_service_snapshots(db: Session) -> None:
+    """Every version an ingest publishes is what ``service.snapshot`` reads back, over the demo
+    catalog's variety of terms, consents, funders and publications; the audit trail lists the
+    creations, then the publications, each in file order, then the files."""
+    for org in demo.organizations():
+        service.create_organization(
+            db, SYSTEM, data=OrganizationCreate(slug=org.slug, name=org.name, kind=org.kind)
+        )
+    for committee in demo.committees():
+        service.create_committee(
+            db,
+            SYSTEM,
+            data=CommitteeCreate(
+                organization=committee.organization, slug=committee.slug, name=committee.name
+            ),
+        )
+    records = list(demo.records(datasets=60, files_per_dataset=1, seed=5))
+    accessions = [r["accession"] for r in records if r["type"] == "dataset"]
+    published = [r["accession"] for r in records if r.get("status") == "published"]
+
+    report = ingest_records(db, records, source="demo")
+
+    trail = [(e.action, e.object_id) for e in events(db) if e.summary.get("source") == "demo"]
+    datasets_trail = len(accessions) + len(published)
+    assert trail[:datasets_trail] == [
+        *(("dataset.created", a) for a in accessions),
+        *(("dataset.published", a) for a in published),
+    ]
+    assert sorted(trail[datasets_trail:]) == [("files.registered", a) for a in accessions]
+    datasets = repository.datasets_by_accessions(db, accessions)
+    versions = db.scalars(
+        select(DatasetVersion).where(DatasetVersion.dataset_id.in_(d.id for d in datasets.values()))
+    ).all()
+    assert len(versions) == report.datasets_published > 50
+    snapshots = service.snapshots(db, list(datasets.values()))
+    assert {v.dataset_id: v.snapshot for v in versions} == {
+        v.dataset_id: snapshots[v.dataset_id] for v in versions
+    }
 
 
 def test_csv_datasets(
