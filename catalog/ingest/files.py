@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
+from operator import attrgetter
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from catalog.ingest.problems import Problems
 from catalog.ingest.records import FileRecord
 from catalog.ingest.report import IngestReport
 from catalog.ingest.writer import Writer
+from catalog.schemas import AccessMethodInput
 
 CHUNK = 20_000
 
@@ -431,9 +433,10 @@ def unknown_dataset(accession: str) -> str:
 def _copy_row(line: int, record: FileRecord) -> str:
     """The staging row of a file, but for its leading dataset id, in COPY text format (arrays
     sorted as MARK_CHANGED reads them back). It runs once per file, on the parsing thread."""
-    checksums = sorted(record.checksums, key=lambda c: c.type)
-    methods = sorted(record.access_methods, key=lambda m: m.access_id or m.type)
-    fields = [
+    checksums = sorted(record.checksums, key=_checksum_type)
+    methods = sorted(record.access_methods, key=_access_id)
+    created = record.created_time
+    fields = (
         str(line),
         record.id or str(uuid.uuid4()),
         "f" if record.id else "t",
@@ -442,12 +445,19 @@ def _copy_row(line: int, record: FileRecord) -> str:
         text_value(record.mime_type),
         text_value(record.version),
         text_value(record.description),
-        record.created_time.isoformat() if record.created_time else "\\N",
+        created.isoformat() if created else "\\N",
         "{" + ",".join([f"{c.type}:{c.checksum}" for c in checksums]) + "}",
-        array_value([m.access_id or m.type for m in methods]),
+        array_value([_access_id(m) for m in methods]),
         "{" + ",".join([m.type for m in methods]) + "}",
         array_value([m.url for m in methods]),
         array_value([m.region for m in methods]),
         array_value(sorted(record.aliases)),
-    ]
+    )
     return "\t".join(fields) + "\n"
+
+
+_checksum_type = attrgetter("type")
+
+
+def _access_id(method: AccessMethodInput) -> str:
+    return method.access_id or method.type
