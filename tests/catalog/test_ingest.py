@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from catalog import demo, repository, service
 from catalog.ingest import files as file_loader
 from catalog.ingest.problems import MAX_PROBLEMS, IngestFailed
+from catalog.ingest.report import IngestReport
 from catalog.ingest.runner import ingest_file, ingest_records
 from catalog.models import (
     AccessMethod,
@@ -365,6 +366,49 @@ def test_a_changed_file_is_updated_and_the_others_are_left_alone(
     registered = [e.summary for e in events(db, "files.registered") if e.object_id == acc]
     assert registered[-1]["changed_files"] == 1
     assert registered[-1]["new_files"] == 0
+
+
+def test_any_change_to_a_files_access_methods_is_found_and_only_that(
+    db: Session, orgs: Orgs, accession: Callable[[], str], tmp_path: Path
+) -> None:
+    acc = accession()
+    two = [
+        {"type": "s3", "url": "s3://bucket/x", "region": "us-east-1"},
+        {"type": "https", "url": "https://example.org/x"},
+    ]
+    before = {
+        "same": two,
+        "region-set": two,
+        "region-cleared": two,
+        "url": two,
+        "added": two[:1],
+        "removed": two,
+        "access-id": two[:1],
+    }
+    after = {
+        "same": list(reversed(two)),
+        "region-set": [two[0], {**two[1], "region": "eu"}],
+        "region-cleared": [{"type": "s3", "url": "s3://bucket/x"}, two[1]],
+        "url": [two[0], {**two[1], "url": "https://example.org/y"}],
+        "added": two,
+        "removed": two[:1],
+        "access-id": [{**two[0], "access_id": "s3-main"}],
+    }
+
+    def load(name: str, methods: dict[str, list[dict[str, Any]]]) -> IngestReport:
+        files = [a_file(acc, key, access_methods=value) for key, value in methods.items()]
+        return ingest_file(db, jsonl(tmp_path / name, a_dataset(orgs, acc), *files))
+
+    load("v1.jsonl", before)
+    report = load("v2.jsonl", after)
+
+    assert (report.files_changed, report.files_unchanged) == (6, 1)
+    stored = repository.access_methods_of_objects(db, list(after))
+    for key, methods in after.items():
+        assert sorted((m.access_id, m.type, m.url, m.region) for m in stored[key]) == sorted(
+            (m.get("access_id", m["type"]), m["type"], m["url"], m.get("region")) for m in methods
+        ), key
+    assert load("v3.jsonl", after).files_unchanged == len(after)
 
 
 def test_created_time_is_kept(
