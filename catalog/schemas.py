@@ -33,6 +33,9 @@ DrsId = Annotated[str, StringConstraints(pattern=DRS_ID_PATTERN)]
 Accession = Annotated[str, StringConstraints(strip_whitespace=True, pattern=ACCESSION_PATTERN)]
 
 CHECKSUM_TYPE_ALIASES = {"sha256": "sha-256", "sha512": "sha-512", "sha-1": "sha1"}
+CHECKSUM_PATTERNS = {kind: re.compile(pattern) for kind, pattern in CHECKSUM_FORMATS.items()}
+URL_SCHEMES = {"s3": "s3", "gs": "gs", "https": "https", "ftp": "ftp", "file": "file"}
+"""The URL scheme each access method type needs, for the types that have one."""
 PERMISSION_CODES = ("NRES", "GRU", "HMB", "DS", "POA")
 
 
@@ -40,9 +43,12 @@ UNSTORABLE = "strings may not contain NUL characters or unpaired surrogates"
 
 
 def storable(text: str) -> bool:
-    """Whether Postgres can store the text: no NUL, and a UTF-8 form (no lone surrogate)."""
+    """Whether Postgres can store the text: no NUL, and a UTF-8 form (no lone surrogate). ASCII
+    text has no surrogate, and ``isascii`` reads a flag of the string instead of encoding it."""
     if "\x00" in text:
         return False
+    if text.isascii():
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -60,8 +66,12 @@ class Strict(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
-        texts = [value] if isinstance(value, str) else value if isinstance(value, list) else ()
-        if any(isinstance(t, str) and not storable(t) for t in texts):
+        """Runs for every field of every input, fifteen times per ingested file: no work beyond
+        the type tests for values that hold no text."""
+        if isinstance(value, str):
+            if not storable(value):
+                raise ValueError(UNSTORABLE)
+        elif isinstance(value, list) and not all(storable(t) for t in value if isinstance(t, str)):
             raise ValueError(UNSTORABLE)
         return value
 
@@ -207,7 +217,7 @@ class ChecksumInput(Strict):
     @model_validator(mode="after")
     def _format_matches_type(self) -> ChecksumInput:
         value = self.checksum.strip().lower()
-        if not re.match(CHECKSUM_FORMATS[self.type], value):
+        if not CHECKSUM_PATTERNS[self.type].match(value):
             raise ValueError(f"{self.checksum!r} is not a valid {self.type} checksum")
         object.__setattr__(self, "checksum", value)
         return self
@@ -222,9 +232,9 @@ class AccessMethodInput(Strict):
     @model_validator(mode="after")
     def _url_matches_type(self) -> AccessMethodInput:
         scheme = self.url.split("://", 1)[0].lower() if "://" in self.url else ""
-        expected = {"s3": "s3", "gs": "gs", "https": "https", "ftp": "ftp", "file": "file"}
-        if self.type in expected and scheme != expected[self.type]:
-            raise ValueError(f"a {self.type} access method needs a {expected[self.type]}:// URL")
+        expected = URL_SCHEMES.get(self.type)
+        if expected is not None and scheme != expected:
+            raise ValueError(f"a {self.type} access method needs a {expected}:// URL")
         if self.type == "file" and ".." in self.url.split("://", 1)[1].split("/"):
             raise ValueError("file URLs may not contain '..' segments")
         return self

@@ -467,11 +467,7 @@ def snapshot(session: Session, dataset: Dataset) -> dict[str, Any]:
 def snapshots(session: Session, datasets: Sequence[Dataset]) -> dict[uuid.UUID, dict[str, Any]]:
     """``snapshot`` of many datasets in a fixed number of queries (bulk ingest publishes
     thousands at once)."""
-    ids = [d.id for d in datasets]
-    terms = repository.terms_of_datasets(session, ids)
-    uses = repository.data_use_of_datasets(session, ids)
-    funders = repository.funders_of_datasets(session, ids)
-    pubs = repository.publications_of_datasets(session, ids)
+    links = repository.links_of_datasets(session, [d.id for d in datasets])
     committees = repository.committees_by_ids(
         session, {d.committee_id for d in datasets if d.committee_id}
     )
@@ -482,20 +478,24 @@ def snapshots(session: Session, datasets: Sequence[Dataset]) -> dict[uuid.UUID, 
             "title": d.title,
             "description": d.description,
             "keywords": list(d.keywords),
-            "diseases": _curies(terms.get(d.id, []), TermRole.DISEASE),
-            "phenotypes": _curies(terms.get(d.id, []), TermRole.PHENOTYPE),
+            "diseases": _role_curies(links.terms.get(d.id, []), TermRole.DISEASE),
+            "phenotypes": _role_curies(links.terms.get(d.id, []), TermRole.PHENOTYPE),
             "data_types": list(d.data_types),
             "file_formats": list(d.file_formats),
             "species": list(d.species),
             "participant_count": d.participant_count,
             "sample_count": d.sample_count,
-            "data_use": sorted([t.code or t.curie, u.qualifier] for u, t in uses.get(d.id, [])),
+            "data_use": sorted(
+                [code, qualifier] for code, qualifier in links.data_use.get(d.id, [])
+            ),
             "access_level": d.access_level.value,
             "steward": stewards[d.steward_id].slug,
             "committee": committees[d.committee_id].slug if d.committee_id else None,
-            "funders": sorted([o.slug, f.award_number or ""] for f, o in funders.get(d.id, [])),
+            "funders": sorted([slug, award or ""] for slug, award in links.funders.get(d.id, [])),
             "license": d.license,
-            "publications": sorted(f"{p.scheme}:{p.identifier}" for p in pubs.get(d.id, [])),
+            "publications": sorted(
+                f"{scheme}:{identifier}" for scheme, identifier in links.publications.get(d.id, [])
+            ),
         }
         for d in datasets
     }
@@ -526,6 +526,10 @@ def _committee_id(session: Session, slug: str | None) -> uuid.UUID | None:
 
 def _curies(rows: list[tuple[DatasetTerm, OntologyTerm]], role: TermRole) -> list[str]:
     return [link.curie for link, _ in rows if link.role is role]
+
+
+def _role_curies(terms: list[tuple[TermRole, str]], role: TermRole) -> list[str]:
+    return [curie for term_role, curie in terms if term_role is role]
 
 
 def _require_terms(session: Session, curies: Sequence[str], *, field: str, ontology: str) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from catalog import repository, service
 from catalog.errors import AtriumError
-from catalog.ingest.bulk import copy_line, copy_rows, insert_rows
+from catalog.ingest.bulk import copy_line, copy_rows
 from catalog.ingest.events import AuditTrail
 from catalog.ingest.problems import Problems
 from catalog.ingest.records import DatasetRecord
@@ -34,7 +34,6 @@ from catalog.models import (
     Committee,
     Dataset,
     DatasetStatus,
-    DatasetVersion,
     Organization,
     OrganizationKind,
     TermRole,
@@ -70,8 +69,9 @@ COLUMNS = {
     "dataset_data_use": ("dataset_id", "duo_id", "qualifier"),
     "dataset_funders": ("dataset_id", "funder_id", "award_number"),
     "publications": ("dataset_id", "scheme", "identifier"),
+    "dataset_versions": ("dataset_id", "version", "published_by", "snapshot"),
 }
-"""The columns of the rows ``_prepare`` makes, by table."""
+"""The columns of the rows ``_prepare`` makes, by table, in an order the foreign keys allow."""
 ADVANCE_ACCESSIONS = text(
     "SELECT setval('dataset_accession_seq', :n) WHERE :n > (SELECT CASE WHEN is_called"
     " THEN last_value ELSE last_value - 1 END FROM dataset_accession_seq)"
@@ -141,7 +141,9 @@ class DatasetLoader:
         self.created: set[uuid.UUID] = set()
         self._declared_on: dict[str, int] = {}
         self._pending: list[PreparedDataset] = []
-        self._published: list[uuid.UUID] = []
+        self._published: list[str] = []
+        """Accessions of the datasets created as published, for their ``dataset.published``
+        events."""
         self._catalog = _Catalog.read(session)
 
     def add(self, line: int, record: DatasetRecord) -> None:
@@ -206,39 +208,18 @@ class DatasetLoader:
                 object_id=accession,
                 title=prepared.record.title,
             )
-        self._published += [p.id for p in new if p.record.status == "published"]
+        self._published += [p.record.accession for p in new if p.record.status == "published"]
         self.report.datasets_created += len(new)
 
     def finish(self) -> None:
-        """Record version 1 of the datasets created as published, frozen by the snapshot
-        function that ``service.publish_dataset`` uses. This runs once parsing is done: the
-        snapshots are the slowest part of a dataset's writing, and would otherwise compete with
-        the parsing thread for the interpreter."""
-        for start in range(0, len(self._published), BATCH):
-            ids = self._published[start : start + BATCH]
-            datasets = list(repository.datasets_by_ids(self.session, ids).values())
-            snapshots = service.snapshots(self.session, datasets)
-            insert_rows(
-                self.session,
-                DatasetVersion,
-                [
-                    {
-                        "dataset_id": d.id,
-                        "version": 1,
-                        "published_by": SYSTEM.actor,
-                        "snapshot": snapshots[d.id],
-                    }
-                    for d in datasets
-                ],
+        """Record the publication of the datasets created as published. Their version 1 was
+        written with them; the events come once parsing is done, after every creation, as
+        they always have."""
+        for accession in self._published:
+            self.audit.add(
+                "dataset.published", object_type="dataset", object_id=accession, version=1
             )
-            for dataset in datasets:
-                self.audit.add(
-                    "dataset.published",
-                    object_type="dataset",
-                    object_id=dataset.accession,
-                    version=1,
-                )
-            self.audit.flush()
+        self.audit.flush()
         self.report.datasets_published += len(self._published)
         self._published = []
 
@@ -349,12 +330,16 @@ def _prepare(line: int, record: DatasetRecord, catalog: _Catalog) -> PreparedDat
             (p.scheme, p.identifier) for p in record.publications
         )
     ]
+    versions = (
+        [copy_line([dataset_id, 1, SYSTEM.actor, _first_snapshot(record)])] if published else []
+    )
     rows = {
         "datasets": [dataset],
         "dataset_terms": terms,
         "dataset_data_use": uses,
         "dataset_funders": funders,
         "publications": publications,
+        "dataset_versions": versions,
     }
     return PreparedDataset(line, record, dataset_id, rows)
 
@@ -439,6 +424,14 @@ def _snapshot_of(record: DatasetRecord) -> dict[str, Any]:
         "license": record.license,
         "publications": sorted({f"{p.scheme}:{p.identifier}" for p in record.publications}),
     }
+
+
+def _first_snapshot(record: DatasetRecord) -> dict[str, Any]:
+    """The version 1 snapshot of a dataset created from ``record``: what ``service.snapshot``
+    reads back once its rows are written (terms in CURIE order, funder pairs as lists), made
+    from the record instead, as publishing thousands of datasets would otherwise read them all
+    back."""
+    return _normal(_snapshot_of(record))
 
 
 def _normal(snapshot: dict[str, Any]) -> dict[str, Any]:

@@ -11,12 +11,12 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog import service
-from catalog.models import Dataset, Organization
+from catalog.models import CHECKSUM_FORMATS, Dataset, Organization
 from tests.factories import Factory
 
 CHECK_VIOLATION = "23514"
@@ -137,6 +137,116 @@ def test_sha256_checksum_must_be_64_lowercase_hex(
     error = refused(db, INSERT_CHECKSUM, object_id="unchecked", type="sha-256", checksum=checksum)
 
     assert_violates(error, "ck_checksums_checksum_format")
+
+
+HEX_LENGTHS = {"sha-256": 64, "sha-512": 128, "sha1": 40, "md5": 32, "crc32c": 8, "trunc512": 48}
+ETAG = "d41d8cd98f00b204e9800998ecf8427e"
+
+
+def hex_digits(length: int) -> str:
+    """Lower-case hex digits, letters first (so that upper-casing changes them)."""
+    return ("fedcba9876543210" * 9)[:length]
+
+
+def wrong_hex(length: int) -> dict[str, str]:
+    """Values a hex checksum of ``length`` digits must not take, by what is wrong."""
+    valid = hex_digits(length)
+    return {
+        "short": valid[:-1],
+        "long": valid + "0",
+        "uppercase": valid.upper(),
+        "not-hex": valid[:-1] + "g",
+        "trailing-newline": valid + "\n",
+        "empty": "",
+    }
+
+
+WRONG_CHECKSUMS = (
+    [
+        pytest.param(kind, value, id=f"{kind}-{problem}")
+        for kind, length in {**HEX_LENGTHS, "etag": 32}.items()
+        for problem, value in wrong_hex(length).items()
+    ]
+    + [
+        pytest.param("etag", f"{ETAG}-{suffix}", id=f"etag-suffix-{suffix!r}")
+        for suffix in ["", "123456", "1a", "-1", "1-1", " 1"]
+    ]
+    + [pytest.param("etag", f"{ETAG}0-1", id="etag-long-before-suffix")]
+)
+
+
+@pytest.mark.parametrize(
+    ("checksum_type", "checksum"),
+    [(kind, hex_digits(length)) for kind, length in HEX_LENGTHS.items()]
+    + [("etag", ETAG), ("etag", f"{ETAG}-1"), ("etag", f"{ETAG}-99999")],
+)
+def test_each_checksum_type_accepts_its_format(
+    db: Session, dataset: Dataset, checksum_type: str, checksum: str
+) -> None:
+    insert_object(db, dataset, "object")
+
+    execute(db, INSERT_CHECKSUM, object_id="object", type=checksum_type, checksum=checksum)
+
+
+@pytest.mark.parametrize(("checksum_type", "checksum"), WRONG_CHECKSUMS)
+def test_each_checksum_type_refuses_other_formats(
+    db: Session, dataset: Dataset, checksum_type: str, checksum: str
+) -> None:
+    insert_object(db, dataset, "object")
+
+    error = refused(db, INSERT_CHECKSUM, object_id="object", type=checksum_type, checksum=checksum)
+
+    assert_violates(error, "ck_checksums_checksum_format")
+
+
+def checksum_candidates() -> list[tuple[str, str]]:
+    """(type, value) pairs around every format's edges: each length near the right one, in
+    valid hex and with one wrong character at each end, and etags with every suffix shape."""
+    pieces = ["", "0", "9", "a", "f", "A", "g", "-", " ", "\n", "é"]
+    candidates = []
+    for kind, length in {**HEX_LENGTHS, "etag": 32}.items():
+        for n in range(max(length - 2, 0), length + 3):
+            valid = hex_digits(n)
+            candidates += [(kind, valid + piece) for piece in pieces]
+            candidates += [(kind, piece + valid) for piece in pieces]
+    for suffix in ["", "1", "12345", "123456", "00000", "1a", "-1", "1-", "a", " 1", "1\n"]:
+        for n in (31, 32, 33):
+            candidates.append(("etag", f"{(ETAG + '0')[:n]}-{suffix}"))
+    return candidates
+
+
+def checksum_verdicts(conn: Connection | Session) -> list[tuple[str, str, bool, bool]]:
+    """For each candidate: the checksum format constraint of the database, evaluated by
+    Postgres, next to the bounded regex of CHECKSUM_FORMATS (the patterns the constraint used
+    before migration 0009)."""
+    definition = conn.execute(
+        text(
+            "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint"
+            " WHERE conname = 'ck_checksums_checksum_format'"
+        )
+    ).scalar_one()
+    candidates = checksum_candidates()
+    rows = conn.execute(
+        text(
+            f"SELECT type, checksum, {definition}, checksum ~ pattern"
+            " FROM unnest(CAST(:types AS text[]), CAST(:checksums AS text[]),"
+            " CAST(:patterns AS text[])) AS c(type, checksum, pattern)"
+        ),
+        {
+            "types": [kind for kind, _ in candidates],
+            "checksums": [value for _, value in candidates],
+            "patterns": [CHECKSUM_FORMATS[kind] for kind, _ in candidates],
+        },
+    ).all()
+    assert len(rows) == len(candidates)
+    return [(kind, value, checked, bounded) for kind, value, checked, bounded in rows]
+
+
+def test_checksum_check_accepts_exactly_the_bounded_patterns(db: Session) -> None:
+    verdicts = checksum_verdicts(db)
+
+    assert any(bounded for *_, bounded in verdicts)
+    assert [row for row in verdicts if row[2] != row[3]] == []
 
 
 @pytest.mark.parametrize("checksum_type", ["crc64", "SHA-256", "sha256", ""])

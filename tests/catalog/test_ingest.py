@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from catalog import repository, service
+from catalog import demo, repository, service
 from catalog.ingest import files as file_loader
 from catalog.ingest.problems import MAX_PROBLEMS, IngestFailed
+from catalog.ingest.report import IngestReport
 from catalog.ingest.runner import ingest_file, ingest_records
 from catalog.models import (
     AccessMethod,
@@ -36,7 +37,7 @@ from catalog.models import (
     Organization,
 )
 from catalog.principals import SYSTEM
-from catalog.schemas import FileCreate
+from catalog.schemas import CommitteeCreate, FileCreate, OrganizationCreate
 from tests.factories import Factory
 
 TABLES = (
@@ -367,6 +368,49 @@ def test_a_changed_file_is_updated_and_the_others_are_left_alone(
     assert registered[-1]["new_files"] == 0
 
 
+def test_any_change_to_a_files_access_methods_is_found_and_only_that(
+    db: Session, orgs: Orgs, accession: Callable[[], str], tmp_path: Path
+) -> None:
+    acc = accession()
+    two = [
+        {"type": "s3", "url": "s3://bucket/x", "region": "us-east-1"},
+        {"type": "https", "url": "https://example.org/x"},
+    ]
+    before = {
+        "same": two,
+        "region-set": two,
+        "region-cleared": two,
+        "url": two,
+        "added": two[:1],
+        "removed": two,
+        "access-id": two[:1],
+    }
+    after = {
+        "same": list(reversed(two)),
+        "region-set": [two[0], {**two[1], "region": "eu"}],
+        "region-cleared": [{"type": "s3", "url": "s3://bucket/x"}, two[1]],
+        "url": [two[0], {**two[1], "url": "https://example.org/y"}],
+        "added": two,
+        "removed": two[:1],
+        "access-id": [{**two[0], "access_id": "s3-main"}],
+    }
+
+    def load(name: str, methods: dict[str, list[dict[str, Any]]]) -> IngestReport:
+        files = [a_file(acc, key, access_methods=value) for key, value in methods.items()]
+        return ingest_file(db, jsonl(tmp_path / name, a_dataset(orgs, acc), *files))
+
+    load("v1.jsonl", before)
+    report = load("v2.jsonl", after)
+
+    assert (report.files_changed, report.files_unchanged) == (6, 1)
+    stored = repository.access_methods_of_objects(db, list(after))
+    for key, methods in after.items():
+        assert sorted((m.access_id, m.type, m.url, m.region) for m in stored[key]) == sorted(
+            (m.get("access_id", m["type"]), m["type"], m["url"], m.get("region")) for m in methods
+        ), key
+    assert load("v3.jsonl", after).files_unchanged == len(after)
+
+
 def test_created_time_is_kept(
     db: Session, orgs: Orgs, accession: Callable[[], str], tmp_path: Path
 ) -> None:
@@ -543,6 +587,37 @@ def test_repeated_ids_are_found_across_chunks(
     )
 
     assert refused(db, path) == ["7: id: 'f-1' is already used on line 3"]
+    assert count(db, "drs_objects") == 0
+
+
+def test_aliases_and_ids_repeated_across_and_within_chunks_name_the_first_line(
+    db: Session,
+    orgs: Orgs,
+    accession: Callable[[], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(file_loader, "CHUNK", 2)
+    acc = accession()
+    path = jsonl(
+        tmp_path / "chunks.jsonl",
+        a_dataset(orgs, acc),
+        a_file(acc, "f-0", aliases=["old-0"]),  # 2, first chunk
+        a_file(acc, "f-1"),  # 3
+        a_file(acc, "f-2", aliases=["f-0"]),  # 4, second chunk
+        a_file(acc, "f-3", aliases=["old-0", "new-3"]),  # 5
+        a_file(acc, "f-1"),  # 6, third chunk: twice, and used in the first
+        a_file(acc, "f-1"),  # 7
+        a_file(acc, "f-4", aliases=["new-3"]),  # 8, fourth chunk
+    )
+
+    assert refused(db, path) == [
+        "4: aliases: 'f-0' is already used on line 2",
+        "5: aliases: 'old-0' is already used on line 2",
+        "6: id: 'f-1' is already used on line 3",
+        "7: id: 'f-1' is already used on line 3",
+        "8: aliases: 'new-3' is already used on line 5",
+    ]
     assert count(db, "drs_objects") == 0
 
 
@@ -731,6 +806,106 @@ def test_the_format_comes_from_the_extension(db: Session, tmp_path: Path) -> Non
     assert refused(db, path, fmt="jsonl", dataset="ATR-DS-000001") == [
         "0: a target dataset is only for Gen3 manifests; name datasets in the file"
     ]
+
+
+def test_first_version_snapshot_holds_every_field_in_canonical_order(
+    db: Session, orgs: Orgs, accession: Callable[[], str], tmp_path: Path
+) -> None:
+    """Terms in CURIE order whatever the record's order, pairs and publications sorted."""
+    acc = accession()
+    record = a_dataset(
+        orgs,
+        acc,
+        status="published",
+        access_level="controlled",
+        committee=orgs.committee.slug,
+        description="Tumours.",
+        keywords=["WGS", "cancer"],
+        diseases=["MONDO:0007254", "MONDO:0004992"],
+        phenotypes=["HP:0001626", "HP:0000707"],
+        data_types=["WGS"],
+        file_formats=["CRAM", "BAM"],
+        species=["Homo sapiens"],
+        participant_count=12,
+        sample_count=24,
+        data_use={"permission": "DS", "diseases": ["MONDO:0007254"], "modifiers": ["NPU", "IRB"]},
+        funders=[
+            {"funder": orgs.funder.slug, "award_number": "R01-2"},
+            {"funder": orgs.funder.slug},
+        ],
+        license="CC-BY-4.0",
+        publications=[
+            {"scheme": "pmid", "identifier": "42"},
+            {"scheme": "doi", "identifier": "10.1234/abc"},
+        ],
+    )
+
+    ingest_file(db, jsonl(tmp_path / "rich.jsonl", record))
+
+    row = dataset(db, acc)
+    version = db.get(DatasetVersion, (row.id, 1))
+    assert version is not None
+    assert version.snapshot == {
+        "accession": acc,
+        "title": f"Whole genomes of {acc}",
+        "description": "Tumours.",
+        "keywords": ["WGS", "cancer"],
+        "diseases": ["MONDO:0004992", "MONDO:0007254"],
+        "phenotypes": ["HP:0000707", "HP:0001626"],
+        "data_types": ["WGS"],
+        "file_formats": ["CRAM", "BAM"],
+        "species": ["Homo sapiens"],
+        "participant_count": 12,
+        "sample_count": 24,
+        "data_use": [["DS", "MONDO:0007254"], ["IRB", None], ["NPU", None]],
+        "access_level": "controlled",
+        "steward": orgs.steward.slug,
+        "committee": orgs.committee.slug,
+        "funders": [[orgs.funder.slug, ""], [orgs.funder.slug, "R01-2"]],
+        "license": "CC-BY-4.0",
+        "publications": ["doi:10.1234/abc", "pmid:42"],
+    }
+    assert service.snapshot(db, row) == version.snapshot
+
+
+def test_first_versions_of_the_demo_catalog_are_the_service_snapshots(db: Session) -> None:
+    """Every version an ingest publishes is what ``service.snapshot`` reads back, over the demo
+    catalog's variety of terms, consents, funders and publications; the audit trail lists the
+    creations, then the publications, each in file order, then the files."""
+    for org in demo.organizations():
+        service.create_organization(
+            db, SYSTEM, data=OrganizationCreate(slug=org.slug, name=org.name, kind=org.kind)
+        )
+    for committee in demo.committees():
+        service.create_committee(
+            db,
+            SYSTEM,
+            data=CommitteeCreate(
+                organization=committee.organization, slug=committee.slug, name=committee.name
+            ),
+        )
+    records = list(demo.records(datasets=60, files_per_dataset=1, seed=5))
+    accessions = [r["accession"] for r in records if r["type"] == "dataset"]
+    published = [r["accession"] for r in records if r.get("status") == "published"]
+
+    report = ingest_records(db, records, source="demo")
+
+    trail = [(e.action, e.object_id) for e in events(db) if e.summary.get("source") == "demo"]
+    datasets_trail = len(accessions) + len(published)
+    assert trail[:datasets_trail] == [
+        *(("dataset.created", a) for a in accessions),
+        *(("dataset.published", a) for a in published),
+    ]
+    assert sorted(trail[datasets_trail:]) == [("files.registered", a) for a in accessions]
+    datasets = repository.datasets_by_accessions(db, accessions)
+    versions = db.scalars(
+        select(DatasetVersion).where(DatasetVersion.dataset_id.in_(d.id for d in datasets.values()))
+    ).all()
+    assert len(versions) == report.datasets_published > 50
+    snapshots = service.snapshots(db, list(datasets.values()))
+    assert {v.dataset_id: v.snapshot for v in versions} == {
+        v.dataset_id: snapshots[v.dataset_id] for v in versions
+    }
 
 
 def test_csv_datasets(

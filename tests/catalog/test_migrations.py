@@ -13,7 +13,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
 import catalog.models
@@ -22,6 +22,7 @@ from api import cli
 from catalog import audit_chain, migrate
 from catalog.db import Base, make_engine
 from catalog.generation import CATALOG_TABLES, PRIVATE_TABLES
+from tests.catalog.test_constraints import checksum_verdicts
 
 assert catalog.models  # the imports register every package's tables on Base.metadata
 assert governance.models
@@ -266,3 +267,33 @@ def test_audit_chain_migration_chains_existing_events(fresh_engine: Engine) -> N
     assert [seq for _, seq in chain] == [1, 2, 3]
     assert result.intact
     assert result.events == 3
+
+
+def test_0009_keeps_the_checksums_the_constraint_accepts(fresh_engine: Engine) -> None:
+    """The cheaper checksum check accepts exactly what the bounded regexes accepted, both ways."""
+    migrate.upgrade(fresh_engine, "0008")
+    with fresh_engine.connect() as conn:
+        before = checksum_verdicts(conn)
+        assert "{64}" in checksum_check(conn)
+
+    migrate.upgrade(fresh_engine, "0009")
+    with fresh_engine.connect() as conn:
+        after = checksum_verdicts(conn)
+        assert "{" not in checksum_check(conn), "no bounded repetition left"
+    migrate.downgrade(fresh_engine, "0008")
+    with fresh_engine.connect() as conn:
+        down = checksum_verdicts(conn)
+
+    assert [checked for _, _, checked, _ in before] == [bounded for *_, bounded in before]
+    assert after == before
+    assert down == before
+
+
+def checksum_check(conn: Connection) -> str:
+    definition: str = conn.execute(
+        text(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conname = 'ck_checksums_checksum_format'"
+        )
+    ).scalar_one()
+    return definition

@@ -9,7 +9,10 @@ The records are the demo catalog's (`catalog.demo.records`: realistic names, siz
 md5 checksums, s3 and gs URLs); their organizations and committees are created first through
 the services. The embedded Postgres runs in --work-dir unless ATRIUM_DATABASE_URL is set. The
 ingest runs twice: the second run must change nothing, and shows what a no-op re-run costs.
-Prints files/s, seconds and the peak RSS of this process.
+Prints files/s, seconds and the peak RSS of this process, and the CPU time per file spent in
+this process and in the Postgres backends of the benchmark database (read from /proc, so only for
+a server on this machine): on a shared machine wall time follows the other tenants' load, CPU
+time much less.
 """
 
 from __future__ import annotations
@@ -60,20 +63,31 @@ def main() -> None:
         with fresh_database(work_dir) as engine:
             create_organizations(engine)
             for attempt in ("first run", "second run (no changes)"):
-                profile = cProfile.Profile() if args.profile and attempt == "first run" else None
-                started = time.perf_counter()
-                if profile:
-                    profile.enable()
-                report = ingest_path(engine, path)
-                if profile and args.profile:
-                    profile.disable()
-                    profile.dump_stats(args.profile)
-                seconds = time.perf_counter() - started
-                print(f"{attempt}: {seconds:.1f} s, {report.files / seconds:,.0f} files/s")
-                print(report.summary())
+                profile = args.profile if attempt == "first run" else None
+                print(f"{attempt}: {timed_ingest(engine, path, profile)}")
             check(engine, args.files)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {peak:,.0f} MB (cpus: {os.cpu_count()})")
+
+
+def timed_ingest(engine: Engine, path: Path, profile_path: Path | None) -> str:
+    """Ingest the file; its speed and the CPU time per file, then the ingest's own summary."""
+    profile = cProfile.Profile() if profile_path else None
+    started, cpu = time.perf_counter(), cpu_seconds(engine)
+    if profile:
+        profile.enable()
+    report = ingest_path(engine, path)
+    if profile and profile_path:
+        profile.disable()
+        profile.dump_stats(profile_path)
+    seconds = time.perf_counter() - started
+    here, postgres = (now - then for now, then in zip(cpu_seconds(engine), cpu, strict=True))
+    return (
+        f"{seconds:.1f} s, {report.files / seconds:,.0f} files/s;"
+        f" CPU per file: {here / report.files * 1e6:.0f} µs here,"
+        f" {postgres / report.files * 1e6:.0f} µs in Postgres"
+        f" (load average {os.getloadavg()[0]:.1f})\n{report.summary()}"
+    )
 
 
 def write_records(path: Path, *, files: int, datasets: int) -> None:
@@ -116,6 +130,28 @@ def create_organizations(engine: Engine) -> None:
                     organization=committee.organization, slug=committee.slug, name=committee.name
                 ),
             )
+
+
+def cpu_seconds(engine: Engine) -> tuple[float, float]:
+    """CPU seconds used so far by this process and by the Postgres backends connected to the
+    benchmark database (0 for backends this machine's /proc does not show)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        postgres = sum(process_cpu_seconds(pid) for pid in pids)
+    return usage.ru_utime + usage.ru_stime, postgres
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process, from /proc/PID/stat (fields 14 and 15)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def check(engine: Engine, files: int) -> None:
