@@ -57,14 +57,25 @@ def text_value(value: str | None) -> str:
 
 
 def array_value(values: Sequence[str | None]) -> str:
-    """A text[] literal, every element quoted, escaped for COPY. Several columns of every
-    ingested file are arrays, so elements that need no escaping are joined in one step."""
+    """A text[] literal, every element quoted, escaped for COPY."""
+    return text_value(_array_literal(values))
+
+
+def array_rows_value(rows: Sequence[Sequence[str | None]]) -> str:
+    """A two-dimensional text[] literal (rows of equal length), escaped for COPY: one array in
+    place of a column for each position of the rows."""
+    return text_value("{" + ",".join(map(_array_literal, rows)) + "}")
+
+
+def _array_literal(values: Sequence[str | None]) -> str:
+    """Every ingested file has several arrays, so elements that need no escaping (the usual
+    case) are joined in one step."""
     if not values:
         return "{}"
     if None not in values:
         joined = '","'.join(cast("Sequence[str]", values))
         if '"' not in joined and "\\" not in joined:
-            return text_value('{"' + joined + '"}')
+            return '{"' + joined + '"}'
     items = []
     for value in values:
         if value is None:
@@ -73,7 +84,7 @@ def array_value(values: Sequence[str | None]) -> str:
             items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
         else:
             items.append(f'"{value}"')
-    return text_value("{" + ",".join(items) + "}")
+    return "{" + ",".join(items) + "}"
 
 
 def _value(value: Any) -> str:

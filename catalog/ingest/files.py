@@ -1,7 +1,8 @@
 """The files of an ingest, written set-based: each chunk of records is COPYed into a temporary
-staging table (one row per file, its checksums, access methods and aliases as arrays), checked
-against the catalog and the earlier chunks with a few statements that name the offending lines,
-and merged into ``drs_objects`` and its child tables.
+staging table (one row per file; its checksums and aliases as arrays, its access methods as one
+two-dimensional array of (access id, type, URL, region) rows), checked against the catalog and
+the earlier chunks with a few statements that name the offending lines, and merged into
+``drs_objects`` and its child tables.
 
 A staged file is new (``n``), an existing file that is unchanged (``e``), or an existing file
 that changed (``c``): only ``n`` and ``c`` rows are written, so re-ingesting a file touches no
@@ -25,7 +26,7 @@ from operator import attrgetter
 
 from sqlalchemy.orm import Session
 
-from catalog.ingest.bulk import array_value, text_value
+from catalog.ingest.bulk import array_rows_value, array_value, text_value
 from catalog.ingest.datasets import DatasetLoader, DatasetRef, PreparedDataset
 from catalog.ingest.problems import Problems
 from catalog.ingest.records import FileRecord
@@ -49,10 +50,7 @@ CREATE TEMP TABLE ingest_chunk (
     description text,
     created_time timestamptz,
     checksums text[] NOT NULL,
-    method_ids text[] NOT NULL,
-    method_types text[] NOT NULL,
-    method_urls text[] NOT NULL,
-    method_regions text[] NOT NULL,
+    methods text[] NOT NULL,
     aliases text[] NOT NULL,
     state "char" NOT NULL DEFAULT 'n',
     existing_dataset uuid,
@@ -63,8 +61,7 @@ CREATE TEMP TABLE ingest_keys (key text PRIMARY KEY, line integer NOT NULL) ON C
 DROP_STAGING = "DROP TABLE ingest_chunk, ingest_keys"
 COPY_CHUNK = (
     "COPY ingest_chunk (dataset_id, line, id, minted, name, size, mime_type, version,"
-    " description, created_time, checksums, method_ids, method_types, method_urls,"
-    " method_regions, aliases) FROM STDIN"
+    " description, created_time, checksums, methods, aliases) FROM STDIN"
 )
 
 # Files without an id whose aliases already name a DRS object are that object again, so that
@@ -146,13 +143,6 @@ CROSS JOIN LATERAL (
     SELECT name, size, mime_type, version, description, created_time
     FROM drs_objects WHERE id = s.id LIMIT 1
 ) x
-CROSS JOIN LATERAL (
-    SELECT coalesce(array_agg(m.access_id::text ORDER BY m.access_id COLLATE "C"), '{}') AS ids,
-           coalesce(array_agg(m.type::text ORDER BY m.access_id COLLATE "C"), '{}') AS types,
-           coalesce(array_agg(m.url ORDER BY m.access_id COLLATE "C"), '{}') AS urls,
-           coalesce(array_agg(m.region ORDER BY m.access_id COLLATE "C"), '{}') AS regions
-    FROM access_methods m WHERE m.object_id = s.id
-) m
 WHERE s.state = 'e' AND c.line = s.line AND (
     (x.name, x.size, x.mime_type, x.version, x.description)
         IS DISTINCT FROM (s.name, s.size, s.mime_type, s.version, s.description)
@@ -160,8 +150,9 @@ WHERE s.state = 'e' AND c.line = s.line AND (
     OR s.checksums <> ARRAY(
         SELECT k.type || ':' || k.checksum FROM checksums k
         WHERE k.object_id = s.id ORDER BY k.type COLLATE "C")
-    OR (s.method_ids, s.method_types, s.method_urls, s.method_regions)
-        IS DISTINCT FROM (m.ids, m.types, m.urls, m.regions)
+    OR s.methods <> ARRAY(
+        SELECT ARRAY[m.access_id::text, m.type::text, m.url, m.region] FROM access_methods m
+        WHERE m.object_id = s.id ORDER BY m.access_id COLLATE "C")
     OR s.aliases <> ARRAY(
         SELECT a.alias FROM drs_aliases a WHERE a.object_id = s.id ORDER BY a.alias COLLATE "C")
 )
@@ -199,10 +190,8 @@ INSERT_CHILDREN = [
     """,
     """
     INSERT INTO access_methods (object_id, access_id, type, url, region)
-    SELECT c.id, m.access_id, m.type, m.url, m.region
-    FROM ingest_chunk c
-    CROSS JOIN unnest(c.method_ids, c.method_types, c.method_urls, c.method_regions)
-        AS m(access_id, type, url, region)
+    SELECT c.id, c.methods[i][1], c.methods[i][2], c.methods[i][3], c.methods[i][4]
+    FROM ingest_chunk c CROSS JOIN generate_subscripts(c.methods, 1) AS i
     WHERE c.state <> 'e'
     """,
     """
@@ -450,10 +439,7 @@ def _copy_row(line: int, record: FileRecord) -> str:
         text_value(record.description),
         created.isoformat() if created else "\\N",
         "{" + ",".join([f"{c.type}:{c.checksum}" for c in checksums]) + "}",
-        array_value([_access_id(m) for m in methods]),
-        "{" + ",".join([m.type for m in methods]) + "}",
-        array_value([m.url for m in methods]),
-        array_value([m.region for m in methods]),
+        array_rows_value([[_access_id(m), m.type, m.url, m.region] for m in methods]),
         array_value(sorted(record.aliases)),
     )
     return "\t".join(fields) + "\n"

@@ -11,12 +11,12 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import CheckConstraint, Connection, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog import service
-from catalog.models import CHECKSUM_FORMATS, Dataset, Organization
+from catalog.models import CHECKSUM_FORMATS, Checksum, Dataset, Organization
 from tests.factories import Factory
 
 CHECK_VIOLATION = "23514"
@@ -243,6 +243,7 @@ def checksum_verdicts(conn: Connection | Session) -> list[tuple[str, str, bool, 
 
 
 def test_checksum_check_accepts_exactly_the_bounded_patterns(db: Session) -> None:
+    assert {*HEX_LENGTHS, "etag"} == set(CHECKSUM_FORMATS), "candidates for every type"
     verdicts = checksum_verdicts(db)
 
     assert any(bounded for *_, bounded in verdicts)
@@ -472,3 +473,28 @@ def test_audit_events_accept_inserts(db: Session, factory: Factory, audit_event_
         {"accession": dataset.accession},
     ).scalars()
     assert list(recorded) == ["dataset.created"]
+
+
+def test_the_models_checksum_check_is_the_migrated_one(db: Session) -> None:
+    """Both spell the check (autogenerate does not compare check constraints): Postgres
+    normalises the models' text and the migrated constraint alike."""
+    check = next(
+        c
+        for c in Checksum.__table__.constraints
+        if isinstance(c, CheckConstraint) and c.name == "ck_checksums_checksum_format"
+    )
+    execute(
+        db,
+        "CREATE TEMP TABLE checksum_model (type varchar(16), checksum varchar(160),"
+        f" CONSTRAINT checksum_model_format CHECK ({check.sqltext}))",
+    )
+
+    definitions = dict(
+        db.execute(
+            text(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conname IN"
+                " ('checksum_model_format', 'ck_checksums_checksum_format')"
+            )
+        ).all()
+    )
+    assert definitions["checksum_model_format"] == definitions["ck_checksums_checksum_format"]
