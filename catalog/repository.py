@@ -389,15 +389,7 @@ def objects_by_ids(session: Session, ids: Iterable[str]) -> dict[str, DrsObject]
 
 
 def object_by_id_or_alias(session: Session, key: str) -> DrsObject | None:
-    found = session.get(DrsObject, key)
-    if found is not None:
-        return found
-    stmt = (
-        select(DrsObject)
-        .join(DrsAlias, DrsAlias.object_id == DrsObject.id)
-        .where(DrsAlias.alias == key)
-    )
-    return session.scalars(stmt).one_or_none()
+    return objects_by_ids_or_aliases(session, [key]).get(key)
 
 
 def objects_by_ids_or_aliases(session: Session, keys: Sequence[str]) -> dict[str, DrsObject]:

@@ -75,6 +75,21 @@ def committed_database_url(server_url: str, worker_id: str) -> str:
     return fresh_database(server_url, f"atrium_scratch_{worker_id}")
 
 
+@pytest.fixture
+def committed_engine(committed_database_url: str) -> Iterator[Engine]:
+    """A migrated engine on a fresh database, for code under test that commits (concurrency,
+    the catalog generation, caches of committed state)."""
+    engine = make_engine(committed_database_url, pool_size=6)
+    prepare(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def committed_sessions(committed_engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(committed_engine, expire_on_commit=False)
+
+
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url, pool_size=4)

@@ -26,7 +26,7 @@ from graphql import (
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from api.auth.principals import principal_from_claims
 from api.database import ReadConnections
@@ -37,6 +37,7 @@ from api.graphql.execution import execute_document
 from api.graphql.graphiql import GRAPHIQL_HTML
 from api.graphql.response_cache import ResponseCache, cache_key
 from api.graphql.text import unstorable_variable
+from api.json_response import JSONResponse
 from catalog import audit
 from catalog import generation as catalog_generation
 from catalog.errors import AtriumError
@@ -99,19 +100,24 @@ async def graphql_endpoint(request: Request) -> Response:
             405, [GraphQLError("mutations need POST", extensions={"code": "METHOD_NOT_ALLOWED"})]
         )
     claims = request.scope["state"].get("claims")
-    key = None
-    if claims is None and config.cache is not None:
-        key = cache_key(document, query, operation_name, variables)
-    if key is not None and config.cache is not None:
+
+    async def execute() -> ExecutionResult:
+        return await run_in_threadpool(
+            _execute_in_transaction, config, document, variables, operation_name, claims
+        )
+
+    cache = config.cache if claims is None else None
+    key = cache_key(document, query, operation_name, variables) if cache is not None else None
+    if cache is not None and key is not None:
         generation = await config.reads.read(catalog_generation.current)
 
         async def compute() -> tuple[bytes, bool]:
-            result = await _execute(config, document, variables, operation_name, claims)
+            result = await execute()
             return orjson.dumps(_format(result)), not result.errors
 
-        body, state = await config.cache.answer(key, generation, compute)
+        body, state = await cache.answer(key, generation, compute)
         return _answer(body, state)
-    result = await _execute(config, document, variables, operation_name, claims)
+    result = await execute()
     return _answer(orjson.dumps(_format(result)), None)
 
 
@@ -120,18 +126,6 @@ def _answer(body: bytes, cache: str | None) -> Response:
     if cache is not None:
         headers[CACHE_HEADER] = cache
     return Response(body, media_type="application/json", headers=headers)
-
-
-async def _execute(
-    config: GraphQLConfig,
-    document: DocumentNode,
-    variables: dict[str, Any],
-    operation_name: str | None,
-    claims: dict[str, Any] | None,
-) -> ExecutionResult:
-    return await run_in_threadpool(
-        _execute_in_transaction, config, document, variables, operation_name, claims
-    )
 
 
 def _execute_in_transaction(

@@ -164,3 +164,24 @@ def test_statements_do_not_grow_with_the_number_of_uris(
         assert [r["object"]["id"] for r in resolved] == ids[:size]
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+def test_admins_and_the_governing_committee_see_controlled_objects(
+    client: TestClient, factory: Factory
+) -> None:
+    steward = factory.organization()
+    committee = factory.committee(steward)
+    dataset = factory.dataset(
+        steward, publish=True, access_level="controlled", committee=committee.slug
+    )
+    ids = factory.files(dataset, 1)
+    uris = [f"drs://testserver/{ids[0]}"]
+
+    def outcome(headers: dict[str, str]) -> str:
+        (result,) = gql(client, RESOLVE, {"uris": uris}, headers)["resolveDrs"]
+        return "object" if result["object"] else result["error"]["code"]
+
+    assert outcome(factory.headers("ada", (RoleName.ADMIN, None))) == "object"
+    assert outcome(factory.headers("cm", (RoleName.COMMITTEE_MEMBER, committee.slug))) == "object"
+    other = factory.committee(factory.organization())
+    assert outcome(factory.headers("om", (RoleName.COMMITTEE_MEMBER, other.slug))) == "NOT_FOUND"

@@ -4,7 +4,7 @@ everything else is executed every time."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,12 +15,10 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.auth.issuer import BuiltinIssuer
-from api.database import prepare
 from api.graphql.endpoint import CACHE_HEADER
 from api.graphql.response_cache import ENTRY_OVERHEAD, ResponseCache, cache_key
 from api.settings import Settings
 from catalog import service
-from catalog.db import make_engine
 from catalog.principals import SYSTEM
 from catalog.schemas import DatasetUpdate
 from tests.factories import Factory
@@ -30,20 +28,11 @@ PAGE = """query($first: Int!) { datasets(first: $first) { totalCount edges { nod
 
 
 @pytest.fixture
-def committed_engine(committed_database_url: str) -> Iterator[Engine]:
-    engine = make_engine(committed_database_url, pool_size=3)
-    prepare(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def client(
-    committed_engine: Engine, settings: Settings, issuer: BuiltinIssuer
+    committed_sessions: sessionmaker[Session], settings: Settings, issuer: BuiltinIssuer
 ) -> Iterator[TestClient]:
     cached = settings.model_copy(update={"graphql_cache_mb": 1})
-    sessions = sessionmaker(committed_engine, expire_on_commit=False)
-    with TestClient(create_app(cached, sessions, issuer=issuer)) as test_client:
+    with TestClient(create_app(cached, committed_sessions, issuer=issuer)) as test_client:
         yield test_client
 
 
@@ -208,6 +197,18 @@ def test_an_answer_of_a_newer_generation_is_not_replaced_by_an_older_one() -> No
     assert cache.get(b"k", 5) == b"new"
 
 
+def concurrently(
+    cache: ResponseCache, compute: Callable[[], Awaitable[tuple[bytes, bool]]], times: int
+) -> list[tuple[bytes, str] | BaseException]:
+    """``times`` requests for one answer at once, as they end (an exception as a value)."""
+
+    async def run() -> list[tuple[bytes, str] | BaseException]:
+        tasks = (cache.answer(b"k", 1, compute) for _ in range(times))
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    return asyncio.run(run())
+
+
 def test_concurrent_misses_of_one_answer_compute_it_once() -> None:
     cache = ResponseCache(max_bytes=1000)
     calls: list[int] = []
@@ -217,13 +218,10 @@ def test_concurrent_misses_of_one_answer_compute_it_once() -> None:
         await asyncio.sleep(0.05)
         return b"answer", True
 
-    async def run() -> list[tuple[bytes, str]]:
-        return list(await asyncio.gather(*(cache.answer(b"k", 1, compute) for _ in range(5))))
-
-    outcomes = asyncio.run(run())
+    outcomes = concurrently(cache, compute, 5)
     assert len(calls) == 1
-    assert sorted(state for _, state in outcomes) == ["coalesced"] * 4 + ["miss"]
-    assert {body for body, _ in outcomes} == {b"answer"}
+    assert sorted(o[1] for o in outcomes if isinstance(o, tuple)) == ["coalesced"] * 4 + ["miss"]
+    assert {o[0] for o in outcomes if isinstance(o, tuple)} == {b"answer"}
     assert asyncio.run(cache.answer(b"k", 1, compute)) == (b"answer", "hit")
     assert asyncio.run(cache.answer(b"k", 2, compute)) == (b"answer", "miss")
     assert len(calls) == 2
@@ -236,10 +234,11 @@ def test_an_answer_not_to_keep_is_shared_but_not_stored() -> None:
         await asyncio.sleep(0.01)
         return b"errors", False
 
-    async def run() -> list[tuple[bytes, str]]:
-        return list(await asyncio.gather(*(cache.answer(b"k", 1, compute) for _ in range(2))))
-
-    assert sorted(asyncio.run(run())) == [(b"errors", "coalesced"), (b"errors", "miss")]
+    outcomes = concurrently(cache, compute, 2)
+    assert sorted(o for o in outcomes if isinstance(o, tuple)) == [
+        (b"errors", "coalesced"),
+        (b"errors", "miss"),
+    ]
     assert cache.get(b"k", 1) is None
 
 
@@ -254,11 +253,7 @@ def test_when_the_first_computation_fails_the_others_coalesce_again() -> None:
             raise RuntimeError("database went away")
         return b"answer", True
 
-    async def run() -> list[tuple[bytes, str] | BaseException]:
-        tasks = (cache.answer(b"k", 1, compute) for _ in range(3))
-        return list(await asyncio.gather(*tasks, return_exceptions=True))
-
-    outcomes = asyncio.run(run())
+    outcomes = concurrently(cache, compute, 3)
     assert [type(o) for o in outcomes].count(RuntimeError) == 1
     answered = sorted(o for o in outcomes if isinstance(o, tuple))
     assert answered == [(b"answer", "coalesced"), (b"answer", "miss")]

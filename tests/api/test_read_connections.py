@@ -11,8 +11,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.database import ReadConnections, prepare
-from catalog.db import make_engine
+from api.database import ReadConnections
 from catalog.models import Organization
 from catalog.prepared import PREPARED, PreparedQuery
 
@@ -53,16 +52,8 @@ def test_names_must_be_plain_identifiers() -> None:
 
 
 @pytest.fixture
-def committed(committed_database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(committed_database_url, pool_size=2)
-    prepare(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
-
-
-@pytest.fixture
-def reads(committed: sessionmaker[Session]) -> Iterator[ReadConnections]:
-    reads = ReadConnections(committed, pool_size=2)
+def reads(committed_sessions: sessionmaker[Session]) -> Iterator[ReadConnections]:
+    reads = ReadConnections(committed_sessions, pool_size=2)
     yield reads
     reads.close()
 
@@ -85,10 +76,10 @@ def test_read_connections_autocommit_with_generic_plans(reads: ReadConnections) 
 
 
 def test_a_dead_pooled_connection_is_replaced_and_the_read_runs_again(
-    reads: ReadConnections, committed: sessionmaker[Session]
+    reads: ReadConnections, committed_sessions: sessionmaker[Session]
 ) -> None:
     first = reads.run(backend_pid)
-    with committed() as session:
+    with committed_sessions() as session:
         session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
     attempts: list[int] = []
 

@@ -3,25 +3,12 @@ for a rolled-back one or one that wrote only private tables, and holds no lock b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from api.database import prepare
 from catalog import audit, generation
-from catalog.db import make_engine
 from catalog.principals import SYSTEM
 from tests.factories import Factory
-
-
-@pytest.fixture
-def committed_engine(committed_database_url: str) -> Iterator[Engine]:
-    engine = make_engine(committed_database_url, pool_size=3)
-    prepare(engine)
-    yield engine
-    engine.dispose()
 
 
 def current(engine: Engine) -> int:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from api.database import prepare
-from catalog.db import make_engine
 from catalog.models import AuditEvent
 from catalog.principals import SYSTEM
 from governance import expiry
@@ -93,22 +89,16 @@ def kinds_payload(db: Session, grant: AccessGrant) -> dict[str, str]:
     return payload
 
 
-@pytest.fixture
-def committed(committed_database_url: str) -> Iterator[Engine]:
-    engine = make_engine(committed_database_url, pool_size=3)
-    prepare(engine)
-    yield engine
-    engine.dispose()
-
-
-def test_concurrent_workers_announce_each_grant_once(committed: Engine, issuer: object) -> None:
-    with Session(committed) as setup, setup.begin():
+def test_concurrent_workers_announce_each_grant_once(
+    committed_engine: Engine, issuer: object
+) -> None:
+    with Session(committed_engine) as setup, setup.begin():
         factory = Factory(setup, issuer=issuer)  # type: ignore[arg-type]
         for _ in range(3):
             grant_ending_in(factory, timedelta(seconds=-5))
     now = datetime.now(UTC)
 
-    with Session(committed) as first, Session(committed) as second:
+    with Session(committed_engine) as first, Session(committed_engine) as second:
         with first.begin():
             assert expiry.record_expired(first, now) == 3
             with second.begin():
@@ -116,7 +106,7 @@ def test_concurrent_workers_announce_each_grant_once(committed: Engine, issuer: 
         with second.begin():
             assert expiry.record_expired(second, now) == 0, "stamped rows are not picked again"
 
-    with Session(committed) as check:
+    with Session(committed_engine) as check:
         total = check.scalars(select(Notification.kind)).all()
         events = check.scalars(
             select(AuditEvent.id).where(AuditEvent.action == "grant.expired")
