@@ -4,27 +4,24 @@ the shipped ontology terms are loaded before anything else uses the engine."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.async_postgres import AsyncPool, ConnectionLost
 from api.settings import Settings
 from catalog import migrate
-from catalog.db import make_engine, make_read_engine
+from catalog.db import make_engine, read_connect_kwargs
 from catalog.ontology import load_shipped_terms
+from catalog.prepared import PreparedQuery
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 @contextmanager
@@ -89,45 +86,42 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 class ReadConnections:
-    """Where hot paths run their read-only work: autocommit connections to the database the
-    sessions use (``make_read_engine``), or, when the sessions are bound to one connection
-    (the tests' rolled-back transaction), that connection, so reads see the same data.
-
-    It owns one thread per pooled connection, so work never waits on the pool while holding a
-    thread, and handing work to it costs less than Starlette's general-purpose thread pool."""
+    """Where hot paths run their prepared reads: a pool of asynchronous autocommit connections
+    to the database the sessions use (``api.async_postgres``), or, when the sessions are bound
+    to one connection (the tests' rolled-back transaction), that connection, so reads see the
+    same data."""
 
     def __init__(self, sessions: sessionmaker[Session], *, pool_size: int) -> None:
         bind = sessions.kw["bind"]
         self._connection = bind if isinstance(bind, Connection) else None
-        self._engine = (
+        self._pool = (
             None
             if isinstance(bind, Connection)
-            else make_read_engine(bind.url, pool_size=pool_size)
+            else AsyncPool(read_connect_kwargs(bind), size=pool_size)
         )
-        self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="atrium-read")
 
-    async def read(self, work: Callable[[Connection], T]) -> T:
-        """``work`` on one of the read threads, awaited."""
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self.run, work)
-
-    def run(self, work: Callable[[Connection], T]) -> T:
-        """``work`` on a connection; it must only read, since a connection found dead (after a
-        Postgres restart, say) is replaced and ``work`` runs again once."""
-        if self._engine is None:
+    async def rows(
+        self, query: PreparedQuery, values: Mapping[str, Any]
+    ) -> Sequence[tuple[Any, ...]]:
+        """``query``'s rows for ``values``. It must only read: a connection found dead (after a
+        Postgres restart, say) is replaced and the read runs again, once."""
+        if self._pool is None:
             assert self._connection is not None
-            return work(self._connection)
+            return query.rows(self._connection, values)
         try:
-            with self._engine.connect() as connection:
-                return work(connection)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            log.warning("a pooled read connection was dead; retrying on a new one")
-        with self._engine.connect() as connection:
-            return work(connection)
+            async with self._pool.connection() as connection:
+                return await connection.rows(query, values)
+        except ConnectionLost as exc:
+            log.warning("a pooled read connection was dead (%s); retrying on a new one", exc)
+            self._pool.discard_idle()
+        async with self._pool.connection() as connection:
+            return await connection.rows(query, values)
+
+    @property
+    def open_connections(self) -> int:
+        return self._pool.open_connections if self._pool is not None else 0
 
     def close(self) -> None:
-        """Waits for reads under way, so their connections are back in the pool to close."""
-        self._threads.shutdown(wait=True, cancel_futures=True)
-        if self._engine is not None:
-            self._engine.dispose()
+        """Closes the idle connections now and the busy ones as their reads end."""
+        if self._pool is not None:
+            self._pool.close()

@@ -5,6 +5,8 @@ The naming convention keeps constraint names stable so Alembic migrations can re
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import OperationalError
@@ -49,21 +51,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
-def make_read_engine(url: URL, *, pool_size: int) -> Engine:
-    """Autocommit connections for idempotent reads on hot paths (DRS resolution).
-
-    Each saves three round trips per request: no BEGIN and COMMIT, and no pre-ping; whoever
-    reads through it retries once on a fresh connection instead (``api.database``). Prepared
-    statements run with their generic plan, so they are never planned again. The pool has no
-    overflow: connections opened and closed under load cost more than waiting for one.
-    """
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=0,
-        isolation_level="AUTOCOMMIT",
-        connect_args={"options": f"{SESSION_OPTIONS} -c plan_cache_mode=force_generic_plan"},
-    )
+def read_connect_kwargs(engine: Engine) -> dict[str, Any]:
+    """``psycopg2.connect`` arguments for connections to ``engine``'s database that only run
+    prepared reads on hot paths (``api.async_postgres``): the usual session settings, and
+    prepared statements always run with their generic plan, so they are never planned again."""
+    _, kwargs = engine.dialect.create_connect_args(engine.url)
+    return {**kwargs, "options": f"{SESSION_OPTIONS} -c plan_cache_mode=force_generic_plan"}
 
 
 LOCK_NOT_AVAILABLE = "55P03"

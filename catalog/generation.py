@@ -61,8 +61,8 @@ PRIVATE_TABLES = frozenset(
 request, so counting them would leave nothing cacheable. A test holds every table to one of
 the two lists."""
 
-_CURRENT = PreparedQuery("atrium_catalog_generation", select(CatalogGeneration.generation))
+CURRENT = PreparedQuery("atrium_catalog_generation", select(CatalogGeneration.generation))
 
 
 def current(connection: Connection) -> int:
-    return int(_CURRENT.rows(connection, {})[0][0])
+    return int(CURRENT.rows(connection, {})[0][0])

@@ -47,6 +47,9 @@ class PreparedQuery:
             # No parameters: the driver must not read the SQL's own % signs as placeholders.
             connection.execution_options(no_parameters=True).exec_driver_sql(self.prepare_sql)
             prepared.add(self.name)
-        arguments = tuple(values[name] for name in self.parameters)
-        result = connection.exec_driver_sql(self.execute_sql, arguments)
+        result = connection.exec_driver_sql(self.execute_sql, self.arguments(values))
         return cast(Sequence[tuple[Any, ...]], result.all())
+
+    def arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """``values`` in the order of the statement's ``$n`` parameters."""
+        return tuple(values[name] for name in self.parameters)

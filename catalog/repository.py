@@ -500,12 +500,17 @@ USER_ROLES = PreparedQuery(
 """Every authenticated request asks it, so it is prepared once per connection."""
 
 
-def user_roles(
-    connection: Connection, issuer: str, subject: str
-) -> tuple[uuid.UUID, list[tuple[str, uuid.UUID | None, uuid.UUID | None]]] | None:
+Roles = tuple[uuid.UUID, list[tuple[str, uuid.UUID | None, uuid.UUID | None]]]
+
+
+def user_roles(connection: Connection, issuer: str, subject: str) -> Roles | None:
     """The user's id and (role, organization id, committee id) of each assignment, in one
     outer join, or None for an unknown identity."""
-    rows = USER_ROLES.rows(connection, {"issuer": issuer, "subject": subject})
+    return roles_from_rows(USER_ROLES.rows(connection, {"issuer": issuer, "subject": subject}))
+
+
+def roles_from_rows(rows: Sequence[tuple[Any, ...]]) -> Roles | None:
+    """``USER_ROLES``'s rows, read here or on an asynchronous connection, as ``user_roles``."""
     if not rows:
         return None
     return rows[0][0], [(row[1], row[2], row[3]) for row in rows if row[1] is not None]
@@ -624,17 +629,14 @@ def drs_statement(grant_exists: Callable[[Any], Any]) -> Select[Any]:
     )
 
 
-def drs_records(
-    connection: Connection, query: PreparedQuery, keys: Sequence[str], **params: Any
-) -> dict[str, DrsRecord]:
-    """Objects by id or alias, keyed by the key asked for. ``query`` is ``drs_statement``
-    prepared: the rows come straight from the driver, so enum columns arrive as their
-    stored text and JSON columns already decoded."""
-    wanted = list(dict.fromkeys(keys))
-    asked = set(wanted)
+def drs_records(keys: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[str, DrsRecord]:
+    """``drs_statement``'s rows for ``keys`` (prepared: the rows come straight from the driver,
+    so enum columns arrive as their stored text and JSON columns already decoded), keyed by the
+    key asked for, whether it was the object's id or one of its aliases."""
+    asked = set(keys)
     found: dict[str, DrsRecord] = {}
     width = len(DrsRow._fields)
-    for row in query.rows(connection, {"keys": wanted, **params}):
+    for row in rows:
         obj = DrsRow(*row[:width])
         (accession, level, status, steward_id, sums, methods, aliases, members, granted) = row[
             width:

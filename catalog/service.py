@@ -107,7 +107,10 @@ def ensure_user(session: Session, *, issuer: str, subject: str, name: str | None
 
 def principal_for(connection: Connection, *, issuer: str, subject: str) -> Principal:
     """The principal of a verified identity, with its roles, in one query."""
-    found = repository.user_roles(connection, issuer, subject)
+    return principal_with_roles(issuer, subject, repository.user_roles(connection, issuer, subject))
+
+
+def principal_with_roles(issuer: str, subject: str, found: repository.Roles | None) -> Principal:
     if found is None:
         return Principal(issuer=issuer, subject=subject)
     user_id, assignments = found

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.auth.principals import principal_from_claims
+from api.auth.principals import principal_from_claims, read_principal
 from api.database import ReadConnections
 from api.drs.documents import (
     authorizations_document,
@@ -208,30 +208,36 @@ async def resolve(
     *,
     expand: bool,
 ) -> tuple[Principal, list[Resolved]]:
-    """On a read connection: one statement for all keys (and one per level of an expanded
+    """On the read connections: one statement for all keys (and one per level of an expanded
     bundle), plus one for the caller's roles."""
     now = datetime.now(UTC)
+    principal = await read_principal(config.reads, claims)
+    records = await _read_records(config.reads, principal, now, keys)
+    results = []
+    for key in keys:
+        record = records.get(key)
+        decision = None if record is None else decide(config, principal, record, visas)
+        children = None
+        if record is not None and decision is Decision.ALLOWED and expand:
+            children = await _expand(config, principal, record, now, depth=0)
+        results.append(Resolved(key, record, decision, children))
+    return principal, results
 
-    def read(connection: Connection) -> tuple[Principal, list[Resolved]]:
-        principal = principal_from_claims(connection, claims)
-        records = _records(connection, principal, now, keys)
-        results = []
-        for key in keys:
-            record = records.get(key)
-            decision = None if record is None else decide(config, principal, record, visas)
-            children = None
-            if record is not None and decision is Decision.ALLOWED and expand:
-                children = _expand(connection, config, principal, record, now, depth=0)
-            results.append(Resolved(key, record, decision, children))
-        return principal, results
 
-    return await config.reads.read(read)
+def _lookup(principal: Principal, now: datetime, keys: Sequence[str]) -> dict[str, Any]:
+    return {"keys": list(dict.fromkeys(keys)), "user_id": principal.user_id, "now": now}
+
+
+async def _read_records(
+    reads: ReadConnections, principal: Principal, now: datetime, keys: Sequence[str]
+) -> dict[str, repository.DrsRecord]:
+    return repository.drs_records(keys, await reads.rows(LOOKUP, _lookup(principal, now, keys)))
 
 
 def _records(
     connection: Connection, principal: Principal, now: datetime, keys: Sequence[str]
 ) -> dict[str, repository.DrsRecord]:
-    return repository.drs_records(connection, LOOKUP, keys, user_id=principal.user_id, now=now)
+    return repository.drs_records(keys, LOOKUP.rows(connection, _lookup(principal, now, keys)))
 
 
 def decide(
@@ -252,8 +258,7 @@ def decide(
 MAX_BUNDLE_DEPTH = 16
 
 
-def _expand(
-    connection: Connection,
+async def _expand(
     config: DrsConfig,
     principal: Principal,
     record: repository.DrsRecord,
@@ -264,7 +269,7 @@ def _expand(
     """Nested ``contents`` of a bundle, one statement per level."""
     if depth > MAX_BUNDLE_DEPTH:
         raise Invalid(f"bundles nest deeper than {MAX_BUNDLE_DEPTH} levels")
-    children = _records(connection, principal, now, [c for _, c in record.members])
+    children = await _read_records(config.reads, principal, now, [c for _, c in record.members])
     contents: dict[str, Any] = {}
     for name, child_id in record.members:
         child = children[child_id]
@@ -274,7 +279,7 @@ def _expand(
             "drs_uri": [self_uri(config.hostname, child_id)],
         }
         if child.object.is_bundle:
-            nested = _expand(connection, config, principal, child, now, depth=depth + 1)
+            nested = await _expand(config, principal, child, now, depth=depth + 1)
             entry["contents"] = list(nested.values())
         contents[child_id] = entry
     return contents

@@ -109,7 +109,7 @@ async def graphql_endpoint(request: Request) -> Response:
     cache = config.cache if claims is None else None
     key = cache_key(document, query, operation_name, variables) if cache is not None else None
     if cache is not None and key is not None:
-        generation = await config.reads.read(catalog_generation.current)
+        ((generation,),) = await config.reads.rows(catalog_generation.CURRENT, {})
 
         async def compute() -> tuple[bytes, bool]:
             result = await execute()

@@ -69,6 +69,8 @@ class Storage:
         passthrough = Passthrough()
         self._backends: dict[str, Backend] = {"file": local, "s3": s3}
         self._backends.update(dict.fromkeys(PASSTHROUGH_TYPES, passthrough))
+        self.inline_types = frozenset(t for t, b in self._backends.items() if not b.signed)
+        """Access method types whose stored URL may be shown inline in a DRS object."""
 
     def backend(self, type: str) -> Backend:
         try:
@@ -80,11 +82,6 @@ class Storage:
 
     def access_url(self, *, type: str, url: str, region: str | None) -> AccessURL:
         return self.backend(type).access_url(url, region=region)
-
-    @property
-    def inline_types(self) -> frozenset[str]:
-        """Access method types whose stored URL may be shown inline in a DRS object."""
-        return frozenset(t for t, backend in self._backends.items() if not backend.signed)
 
     def is_signed(self, type: str) -> bool:
         """Whether DRS must mint this method's URL through ``/access`` (signed, expiring)

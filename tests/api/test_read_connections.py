@@ -1,19 +1,29 @@
-"""The DRS read path: prepared statements once per connection, autocommit connections with
-generic plans, and one retry when a pooled connection turns out to be dead."""
+"""The DRS read path: prepared statements once per connection; a pool of asynchronous
+autocommit connections with generic plans that retries once when a connection turns out to be
+dead, bounds its connections, and stops a cancelled read on the server."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
+import psycopg2.errors
 import pytest
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Float, bindparam, column, func, literal_column, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.auth.issuer import BuiltinIssuer
 from api.database import ReadConnections
+from api.drs.routes import LOOKUP
+from catalog import service
 from catalog.models import Organization
 from catalog.prepared import PREPARED, PreparedQuery
+from tests.factories import Factory
 
 ORGANIZATION_BY_SLUG = PreparedQuery(
     "test_organization_by_slug",
@@ -58,47 +68,110 @@ def reads(committed_sessions: sessionmaker[Session]) -> Iterator[ReadConnections
     reads.close()
 
 
-def backend_pid(connection: Connection) -> int:
-    return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+BACKEND_PID = PreparedQuery("test_backend_pid", select(func.pg_backend_pid()))
+SETTINGS = ("plan_cache_mode", "lock_timeout", "statement_timeout")
+SESSION = PreparedQuery(
+    "test_session_settings",
+    select(
+        func.now(),
+        *(literal_column(f"current_setting('{name}')") for name in SETTINGS),
+    ),
+)
+SLEEP = PreparedQuery("test_sleep", select(func.pg_sleep(bindparam("seconds", type_=Float))))
+NO_SUCH_TABLE = PreparedQuery("test_no_such_table", select(column("x")).select_from(table("nope")))
 
 
-def test_read_connections_autocommit_with_generic_plans(reads: ReadConnections) -> None:
-    def settings(connection: Connection) -> tuple[bool, bool, str, str]:
-        started = [connection.exec_driver_sql("SELECT now()").scalar_one() for _ in range(2)]
-        plans = connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
-        lock_timeout = connection.exec_driver_sql("SHOW lock_timeout").scalar_one()
-        autocommit = connection.connection.dbapi_connection.autocommit  # type: ignore[union-attr]
-        return autocommit, started[0] != started[1], plans, lock_timeout
+def read(reads: ReadConnections, query: PreparedQuery, **values: Any) -> list[tuple[Any, ...]]:
+    return list(asyncio.run(reads.rows(query, values)))
 
-    expected = (True, True, "force_generic_plan", "5s")
-    assert reads.run(settings) == expected
-    assert asyncio.run(reads.read(settings)) == expected
+
+def test_pooled_reads_autocommit_with_generic_plans(reads: ReadConnections) -> None:
+    """Two statements, two transactions (``now()`` moves): nothing is held between reads."""
+    [(first, plans, lock_timeout, statement_timeout)] = read(reads, SESSION)
+    [(second, *_)] = read(reads, SESSION)
+    assert first != second
+    assert (plans, lock_timeout, statement_timeout) == ("force_generic_plan", "5s", "1min")
+
+
+def test_pooled_rows_equal_the_sync_rows_types_included(
+    reads: ReadConnections, committed_sessions: sessionmaker[Session], issuer: BuiltinIssuer
+) -> None:
+    """UUIDs, timestamps, enums as text, JSON decoded: the DRS lookup reads the same on both."""
+    with committed_sessions.begin() as session:
+        factory = Factory(session, issuer=issuer)
+        dataset = factory.dataset(access_level="controlled", publish=True)
+        ids = factory.files(dataset, 3)
+        factory.grant("carol", dataset)
+        user_id = service.principal_for(
+            session.connection(), issuer=issuer.issuer, subject="carol"
+        ).user_id
+    values = {"keys": [*ids, "unknown"], "user_id": user_id, "now": datetime.now(UTC)}
+    pooled = read(reads, LOOKUP, **values)
+    with committed_sessions() as session:
+        expected = LOOKUP.rows(session.connection(), values)
+    assert len(pooled) == 3
+    assert sorted(pooled) == sorted(tuple(row) for row in expected)
+    assert {type(row[1]) for row in pooled} == {uuid.UUID}
+    assert all(row[-1] is True for row in pooled)
 
 
 def test_a_dead_pooled_connection_is_replaced_and_the_read_runs_again(
-    reads: ReadConnections, committed_sessions: sessionmaker[Session]
-) -> None:
-    first = reads.run(backend_pid)
+    reads: ReadConnections, committed_sessions: sessionmaker[Session], caplog
+) -> None:  # type: ignore[no-untyped-def]
+    [(first,)] = read(reads, BACKEND_PID)
     with committed_sessions() as session:
         session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-    attempts: list[int] = []
-
-    def read(connection: Connection) -> int:
-        attempts.append(1)
-        return backend_pid(connection)
-
-    second = reads.run(read)
+    [(second,)] = read(reads, BACKEND_PID)
     assert second != first
-    assert len(attempts) == 2
+    assert "was dead" in caplog.text
 
 
-def test_errors_other_than_a_dead_connection_are_not_retried(reads: ReadConnections) -> None:
-    attempts: list[int] = []
+def test_errors_other_than_a_dead_connection_are_not_retried(
+    reads: ReadConnections, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(psycopg2.errors.UndefinedTable, match="nope"):
+        read(reads, NO_SUCH_TABLE)
+    assert "was dead" not in caplog.text
+    [(pid,)] = read(reads, BACKEND_PID)
+    assert pid > 0
 
-    def broken(connection: Connection) -> None:
-        attempts.append(1)
-        connection.exec_driver_sql("SELECT * FROM no_such_table")
 
-    with pytest.raises(Exception, match="no_such_table"):
-        reads.run(broken)
-    assert len(attempts) == 1
+def test_readers_beyond_the_pool_size_wait_their_turn(committed_sessions) -> None:  # type: ignore[no-untyped-def]
+    reads = ReadConnections(committed_sessions, pool_size=1)
+
+    async def many() -> list[Any]:
+        return await asyncio.gather(*(reads.rows(SLEEP, {"seconds": 0.01}) for _ in range(5)))
+
+    try:
+        assert asyncio.run(many()) == [[("",)]] * 5
+        assert reads.open_connections == 1
+    finally:
+        reads.close()
+
+
+def test_a_cancelled_read_is_stopped_on_the_server_and_its_connection_dropped(
+    reads: ReadConnections, committed_sessions: sessionmaker[Session]
+) -> None:
+    async def cancel_a_long_read() -> None:
+        task = asyncio.create_task(reads.rows(SLEEP, {"seconds": 30}))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    started = time.monotonic()
+    asyncio.run(cancel_a_long_read())
+    assert time.monotonic() - started < 5
+    assert reads.open_connections == 0
+    with committed_sessions() as session:
+        sleeping = session.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'EXECUTE test_sleep%'")
+        )
+    assert sleeping == 0
+    assert read(reads, SLEEP, seconds=0) == [("",)]
+
+
+def test_a_closed_pool_refuses_reads(reads: ReadConnections) -> None:
+    reads.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        read(reads, BACKEND_PID)
