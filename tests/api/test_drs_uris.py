@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from urllib.parse import quote
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.drs.documents import self_uri
 from api.drs.uris import DrsNaming, object_id_from_uri, object_key
 from catalog.errors import Invalid
 
@@ -76,3 +81,13 @@ def test_route_ids_lose_this_servers_compact_prefix_in_any_case(raw: str, expect
 def test_route_ids_that_can_name_nothing_are_refused(raw: str, reason: str) -> None:
     with pytest.raises(Invalid, match=reason):
         object_key(raw, "atrium")
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_self_uris_quote_every_id_as_urllib_would(object_id: str) -> None:
+    assert self_uri("h", object_id) == f"drs://h/{quote(object_id, safe='')}"
+
+
+@pytest.mark.parametrize("object_id", ["dg.4503/abc", "a b", "a%2F", "ü", "x?y#z", "a~b_c.d-e"])
+def test_self_uris_round_trip_through_resolution(object_id: str) -> None:
+    assert object_id_from_uri(self_uri(NAMING.hostname, object_id), NAMING) == object_id
