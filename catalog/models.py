@@ -246,8 +246,14 @@ class Dataset(Base):
             "(status = 'retired') = (retired_at IS NOT NULL)", name="retired_has_timestamp"
         ),
         CheckConstraint("(status = 'draft') = (version = 0)", name="published_has_version"),
-        Index("ix_datasets_status_updated_at", "status", "updated_at"),
-        Index("ix_datasets_title", "title"),
+        # One per dataset page order (repository.SORT_COLUMNS), ties broken by accession.
+        Index("ix_datasets_updated_at_accession", "updated_at", "accession"),
+        Index("ix_datasets_title_accession", "title", "accession"),
+        Index(
+            "ix_datasets_participants_accession",
+            text("coalesce(participant_count, -1)"),
+            "accession",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)

@@ -1,9 +1,11 @@
 """`atrium serve --workers 2`: the parent migrates and owns the database, two worker
 processes built by the app factory answer GraphQL and DRS from the same catalog; a worker app
-outside `serve` and a worker count below one are refused."""
+outside `serve` and a worker count below one are refused; a server's start-up heap is kept out
+of garbage collections."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import time
@@ -14,7 +16,7 @@ import httpx
 import pytest
 
 from api.cli import main
-from api.server import worker_app
+from api.server import GC_YOUNG_THRESHOLD, settle_heap, worker_app
 from tests.api.test_drs_client_e2e import free_port, stop
 
 BIN = Path(sys.executable).parent
@@ -118,3 +120,18 @@ def test_fewer_than_one_worker_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("ATRIUM_DATA_DIR", str(tmp_path))
     with pytest.raises(SystemExit, match="at least 1"):
         main(["serve", "--workers", "0"])
+
+
+def test_the_heap_a_server_starts_with_is_kept_out_of_collections() -> None:
+    before = gc.get_threshold()
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 1000
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+        garbage: list[object] = []
+        garbage.append(garbage)
+        del garbage
+        assert gc.collect() >= 1
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
