@@ -18,6 +18,7 @@ from api.auth.middleware import BearerAuthMiddleware
 from api.auth.tokens import IssuerPolicy, TokenVerifier
 from api.database import ReadConnections
 from api.drs.documents import drs_hostname
+from api.drs.fast_path import DrsObjectFastPath
 from api.drs.routes import DrsConfig, drs_routes
 from api.drs.uris import DrsNaming
 from api.graphql.documents import ValidatedDocuments
@@ -167,7 +168,10 @@ def create_app(
             Route("/.well-known/openid-configuration", openid_configuration),
             Route("/healthz", health),
         ],
-        middleware=[Middleware(BearerAuthMiddleware, verifier=verifier)],
+        middleware=[
+            Middleware(BearerAuthMiddleware, verifier=verifier),
+            Middleware(DrsObjectFastPath),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

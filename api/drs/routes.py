@@ -120,15 +120,20 @@ def drs_endpoint(
 
     async def endpoint(request: Request) -> Response:
         config: DrsConfig = request.app.state.drs
-        try:
-            return await handler(request, config)
-        except AtriumError as exc:
-            return ga4gh_error(http_status(exc), exc.message)
-        except Exception:
-            log.exception("DRS request failed: %s %s", request.method, request.url.path)
-            return ga4gh_error(500, "Internal server error")
+        return await answered(handler(request, config), request.method, request.url.path)
 
     return endpoint
+
+
+async def answered(work: Awaitable[Response], method: str, path: str) -> Response:
+    """``work``'s response, or the GA4GH ``Error`` its failure calls for."""
+    try:
+        return await work
+    except AtriumError as exc:
+        return ga4gh_error(http_status(exc), exc.message)
+    except Exception:
+        log.exception("DRS request failed: %s %s", method, path)
+        return ga4gh_error(500, "Internal server error")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -191,7 +196,7 @@ def expand_flag(request: Request, body: dict[str, Any]) -> bool:
     raise Invalid("'expand' must be true or false")
 
 
-async def visa_datasets(config: DrsConfig, passports: list[str]) -> frozenset[str]:
+async def visa_datasets(config: DrsConfig, passports: Sequence[str]) -> frozenset[str]:
     if not passports:
         return frozenset()
     if config.passports is None:
@@ -319,17 +324,27 @@ def refusal(item: Resolved, principal: Principal) -> AtriumError | None:
 
 
 async def _single(request: Request, config: DrsConfig, body: dict[str, Any]) -> Response:
-    key = object_key(request.path_params["object_id"], config.compact_prefix)
-    expand = expand_flag(request, body)
-    passports = string_list(body, "passports", required=False, limit=config.max_bulk)
-    visas = await visa_datasets(config, passports)
-    principal, results = await resolve(
+    return await object_response(
         config,
-        [key],
+        request.path_params["object_id"],
         request.scope["state"].get("claims"),
-        visas,
-        expand=expand,
+        expand=expand_flag(request, body),
+        passports=string_list(body, "passports", required=False, limit=config.max_bulk),
     )
+
+
+async def object_response(
+    config: DrsConfig,
+    object_id: str,
+    claims: dict[str, Any] | None,
+    *,
+    expand: bool = False,
+    passports: Sequence[str] = (),
+) -> Response:
+    """One DRS object as ``GET`` or ``POST /objects/{object_id}`` answer it."""
+    key = object_key(object_id, config.compact_prefix)
+    visas = await visa_datasets(config, passports)
+    principal, results = await resolve(config, [key], claims, visas, expand=expand)
     error = refusal(results[0], principal)
     if error is not None:
         raise error

@@ -1,0 +1,40 @@
+"""``GET /ga4gh/drs/v1/objects/{object_id}``, the request a DRS server answers most, answered
+before Starlette's exception middleware, routing and request objects, which cost about a fifth
+of the server's CPU per lookup (BENCHMARKS.md).
+
+Only the plain form takes this path: an id without ``/`` and no query string. Everything else
+(``expand``, ids holding ``/``, ``/access/...``, other methods) goes on to the routes, which
+answer the same requests the same way: both call ``routes.object_response``.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.drs.routes import answered, object_response
+
+OBJECTS = "/ga4gh/drs/v1/objects/"
+
+
+class DrsObjectFastPath:
+    """Pure ASGI middleware, placed after authentication (it reads the verified claims)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope["query_string"]
+            or not path.startswith(OBJECTS)
+            or "/" in path[len(OBJECTS) :]
+        ):
+            await self.app(scope, receive, send)
+            return
+        config = scope["app"].state.drs
+        claims = scope["state"].get("claims")
+        work = object_response(config, path[len(OBJECTS) :], claims)
+        response = await answered(work, "GET", path)
+        await response(scope, receive, send)
