@@ -30,18 +30,21 @@ import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate as validate_openapi
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.auth.issuer import BuiltinIssuer
-from api.drs.routes import drs_routes, openapi_document
+from api.drs import routes
+from api.drs.routes import LOOKUP, drs_routes, openapi_document
 from api.settings import Settings
 from catalog import service
 from catalog.models import AuditEvent, Dataset, Organization, RoleName
 from catalog.principals import SYSTEM
 from catalog.schemas import BundleCreate, FileCreate
+from tests.api.graphql import counting
 from tests.factories import Factory
 
 BASE = "/ga4gh/drs/v1"
@@ -790,6 +793,24 @@ def test_bulk_objects_resolve_and_group_the_rest_by_error(
         "ctl-1",
         "open-a",
     ]
+
+
+def test_a_bulk_larger_than_a_chunk_answers_the_same_in_chunks(
+    drs: Drs,
+    catalog: Catalog,
+    who: dict[str, dict[str, str]],
+    connection: Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = ["open-a", "reg-1", "ctl-1", "nope", ALIAS_WITH_SLASH, "open-b", "open-a", "open-c"]
+    whole = drs.bulk({"bulk_object_ids": ids}, headers=who["holder"]).json()
+    monkeypatch.setattr(routes, "CHUNK", 2)
+    with counting(connection) as statements:
+        chunked = drs.bulk({"bulk_object_ids": ids}, headers=who["holder"]).json()
+    assert chunked == whole
+    assert whole["summary"] == {"requested": 8, "resolved": 7, "unresolved": 1}
+    lookups = [s for s in statements if LOOKUP.name in s]
+    assert len(lookups) == 4  # 7 distinct keys, 2 per statement
 
 
 def test_options_bulk(drs: Drs, catalog: Catalog) -> None:
