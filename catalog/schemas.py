@@ -261,10 +261,24 @@ class FileCreate(Strict):
         types = [c.type for c in self.checksums]
         if len(types) != len(set(types)):
             raise ValueError("each checksum type may appear once")
-        access_ids = [m.access_id or m.type for m in self.access_methods]
+        access_ids = [_access_id(m) for m in self.access_methods]
         if len(access_ids) != len(set(access_ids)):
             raise ValueError("access methods need distinct access ids")
         return self
+
+    def checksum_values(self) -> dict[str, str]:
+        """The checksums as ``drs_objects.checksums`` stores them: digests by type."""
+        return {c.type: c.checksum for c in self.checksums}
+
+    def access_method_rows(self) -> list[list[str | None]]:
+        """The access methods as ``drs_objects.access_methods`` stores them: (access id, type,
+        URL, region) rows in access id order, so that equal sets are equal arrays."""
+        methods = sorted(self.access_methods, key=_access_id)
+        return [[_access_id(m), m.type, m.url, m.region] for m in methods]
+
+
+def _access_id(method: AccessMethodInput) -> str:
+    return method.access_id or method.type
 
 
 class BundleMemberInput(Strict):
