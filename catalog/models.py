@@ -395,7 +395,7 @@ class DrsObject(Base):
     write (an ingest writes a million) and one to read: ``checksums`` is a JSON object of hex
     digests by checksum type, ``access_methods`` a two-dimensional text array of rows (access
     id, type, URL, region) in access id order. The constraints hold them to the rules their own
-    tables had (docs/adr/0006-one-row-per-file.md); the two functions they call are migration
+    tables had (docs/adr/0006-one-row-per-file.md); the function one of them calls is migration
     0010's."""
 
     __tablename__ = "drs_objects"
@@ -417,12 +417,11 @@ class DrsObject(Base):
             ),
             name="checksum_format",
         ),
-        CheckConstraint("drs_access_methods_shaped(access_methods)", name="access_methods_shape"),
+        CheckConstraint("drs_access_methods_valid(access_methods)", name="access_methods_valid"),
         CheckConstraint(
             f"access_methods[:][2:2] <@ ARRAY[{_quoted(ACCESS_METHOD_TYPES)}]",
             name="access_method_type_known",
         ),
-        CheckConstraint("drs_access_ids_valid(access_methods)", name="access_ids_valid"),
         Index("ix_drs_objects_dataset_id_id", "dataset_id", "id"),
     )
 

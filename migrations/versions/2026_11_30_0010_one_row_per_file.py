@@ -56,40 +56,32 @@ CHECKS = {
         f"({_checksum(kind)} IS NULL OR ({_checksum_format(_checksum(kind), kind)}))"
         for kind in CHECKSUM_TYPES
     ),
-    "access_methods_shape": "drs_access_methods_shaped(access_methods)",
+    "access_methods_valid": "drs_access_methods_valid(access_methods)",
     "access_method_type_known": (
         f"access_methods[:][2:2] <@ ARRAY[{_quoted(ACCESS_METHOD_TYPES)}]"
     ),
-    "access_ids_valid": "drs_access_ids_valid(access_methods)",
 }
 
-FUNCTIONS = """
-CREATE FUNCTION drs_access_methods_shaped(methods text[]) RETURNS boolean
+FUNCTION = """
+CREATE FUNCTION drs_access_methods_valid(methods text[]) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    n integer := array_upper(methods, 1);
 BEGIN
-    -- None, or rows of four numbered from 1, each with its access id, type and URL (the region
-    -- may be null).
-    IF cardinality(methods) = 0 THEN
+    -- None, or rows (access id, type, URL, region) numbered from 1, with a URL, and an access
+    -- id that is a DRS id (as ck_drs_objects_id_format) and no other row's. Types are checked
+    -- by ck_drs_objects_access_method_type_known.
+    IF n IS NULL THEN
         RETURN true;
     END IF;
     IF array_ndims(methods) <> 2 OR array_lower(methods, 1) <> 1
         OR array_lower(methods, 2) <> 1 OR array_upper(methods, 2) <> 4 THEN
         RETURN false;
     END IF;
-    FOR i IN 1..array_upper(methods, 1) LOOP
-        IF methods[i][1] IS NULL OR methods[i][2] IS NULL OR methods[i][3] IS NULL THEN
-            RETURN false;
-        END IF;
-    END LOOP;
-    RETURN true;
-END $$;
-
-CREATE FUNCTION drs_access_ids_valid(methods text[]) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-BEGIN
-    -- Each access id is a DRS id (as ck_drs_objects_id_format) and no two are the same.
-    FOR i IN 1..coalesce(array_upper(methods, 1), 0) LOOP
-        IF NOT (methods[i][1] ~ '^[A-Za-z0-9._~-]+$' AND length(methods[i][1]) <= 255) THEN
+    FOR i IN 1..n LOOP
+        IF methods[i][3] IS NULL
+            OR (methods[i][1] ~ '^[A-Za-z0-9._~-]+$' AND length(methods[i][1]) <= 255) IS NOT TRUE
+        THEN
             RETURN false;
         END IF;
         FOR j IN 1..i - 1 LOOP
@@ -99,7 +91,7 @@ BEGIN
         END LOOP;
     END LOOP;
     RETURN true;
-END $$;
+END $$
 """
 
 MOVE_IN = """
@@ -129,7 +121,7 @@ MOVE_OUT = [
 
 
 def upgrade() -> None:
-    op.execute(FUNCTIONS)
+    op.execute(FUNCTION)
     op.add_column(
         "drs_objects",
         sa.Column(
@@ -218,5 +210,4 @@ def downgrade() -> None:
         op.drop_constraint(op.f(f"ck_drs_objects_{name}"), "drs_objects", type_="check")
     op.drop_column("drs_objects", "access_methods")
     op.drop_column("drs_objects", "checksums")
-    op.execute("DROP FUNCTION drs_access_ids_valid(text[])")
-    op.execute("DROP FUNCTION drs_access_methods_shaped(text[])")
+    op.execute("DROP FUNCTION drs_access_methods_valid(text[])")

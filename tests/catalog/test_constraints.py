@@ -311,11 +311,7 @@ def test_a_checksum_type_is_stored_once(db: Session, dataset: Dataset) -> None:
     assert stored == {"md5": "1" * 32}
 
 
-TYPE_KNOWN, IDS_VALID, SHAPE = (
-    "access_method_type_known",
-    "access_ids_valid",
-    "access_methods_shape",
-)
+TYPE_KNOWN, VALID = "access_method_type_known", "access_methods_valid"
 
 
 @pytest.mark.parametrize(
@@ -323,16 +319,16 @@ TYPE_KNOWN, IDS_VALID, SHAPE = (
     [
         ('{{"s3","s3","s3://b/k",NULL},{"x","ftpx","ftp://h/k",NULL}}', TYPE_KNOWN),
         ('{{"s3",NULL,"s3://b/k",NULL}}', TYPE_KNOWN),
-        ('{{"a/b","s3","s3://b/k",NULL}}', IDS_VALID),
-        ('{{"","s3","s3://b/k",NULL}}', IDS_VALID),
-        ('{{"' + "a" * 256 + '","s3","s3://b/k",NULL}}', IDS_VALID),
-        ('{{"s3","s3","s3://b/k",NULL},{"s3","gs","gs://b/k",NULL}}', IDS_VALID),
-        ('{{NULL,"s3","s3://b/k",NULL}}', SHAPE),
-        ('{{"s3","s3",NULL,NULL}}', SHAPE),
-        ('{"s3","s3","s3://b/k",NULL}', SHAPE),
-        ('{{"s3","s3","s3://b/k"}}', SHAPE),
-        ('{{"s3","s3","s3://b/k",NULL,"extra"}}', SHAPE),
-        ('[0:0][1:4]={{"s3","s3","s3://b/k",NULL}}', SHAPE),
+        ('{{"a/b","s3","s3://b/k",NULL}}', VALID),
+        ('{{"","s3","s3://b/k",NULL}}', VALID),
+        ('{{"' + "a" * 256 + '","s3","s3://b/k",NULL}}', VALID),
+        ('{{"s3","s3","s3://b/k",NULL},{"s3","gs","gs://b/k",NULL}}', VALID),
+        ('{{NULL,"s3","s3://b/k",NULL}}', VALID),
+        ('{{"s3","s3",NULL,NULL}}', VALID),
+        ('{"s3","s3","s3://b/k",NULL}', VALID),
+        ('{{"s3","s3","s3://b/k"}}', VALID),
+        ('{{"s3","s3","s3://b/k",NULL,"extra"}}', VALID),
+        ('[0:0][1:4]={{"s3","s3","s3://b/k",NULL}}', VALID),
     ],
     ids=[
         "unknown-type",

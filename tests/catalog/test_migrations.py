@@ -129,8 +129,7 @@ def test_head_creates_the_enum_types_sequence_and_triggers(fresh_engine: Engine)
         "datasets_enqueue_search",
         "catalog_touched",
         "catalog_raise_generation",
-        "drs_access_methods_shaped",
-        "drs_access_ids_valid",
+        "drs_access_methods_valid",
     }
     assert triggers_on(fresh_engine, "audit_events") == {
         "audit_events_append_only",
