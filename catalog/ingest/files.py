@@ -12,6 +12,8 @@ The staging table has no statistics and the catalog's tables grow inside the ing
 transaction, so the planner would happily hash-join a chunk with all of ``drs_objects``, a scan
 per chunk that makes a large ingest quadratic. Lookups in the catalog's tables are therefore
 written as index lookups per staged row (``LATERAL (... LIMIT 1)``, ``= ANY(ARRAY(...))``).
+Most files have no aliases: statements that unnest them skip empty arrays first (an unnest per
+row costs about 1 µs even when it yields nothing).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ WITH keys AS MATERIALIZED (
     SELECT line, id AS key, false AS is_alias FROM ingest_chunk
     UNION ALL
     SELECT c.line, k.key, true FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(key)
+    WHERE c.aliases <> '{}'
 ), earlier AS MATERIALIZED (
     SELECT key, line FROM ingest_keys WHERE key = ANY(ARRAY(SELECT key FROM keys))
 ), counted AS MATERIALIZED (
@@ -129,7 +132,7 @@ LEFT JOIN LATERAL (SELECT id FROM drs_objects WHERE id = k.alias LIMIT 1) x ON t
 LEFT JOIN LATERAL (
     SELECT object_id FROM drs_aliases WHERE alias = k.alias AND object_id <> c.id LIMIT 1
 ) a ON true
-WHERE x.id IS NOT NULL OR a.object_id IS NOT NULL
+WHERE c.aliases <> '{}' AND (x.id IS NOT NULL OR a.object_id IS NOT NULL)
 """
 DROP_LINES = "DELETE FROM ingest_chunk WHERE line = ANY(%(lines)s)"
 # An existing file changed when any of its columns or its set of aliases differ; access methods
@@ -174,7 +177,7 @@ FROM ingest_chunk WHERE state = 'n'
 INSERT_ALIASES = """
 INSERT INTO drs_aliases (alias, object_id)
 SELECT k.alias, c.id FROM ingest_chunk c CROSS JOIN unnest(c.aliases) AS k(alias)
-WHERE c.state <> 'e'
+WHERE c.state <> 'e' AND c.aliases <> '{}'
 """
 COUNT_BY_DATASET = """
 SELECT dataset_id,
