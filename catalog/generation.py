@@ -19,9 +19,7 @@ from catalog.prepared import PreparedQuery
 
 CATALOG_TABLES = frozenset(
     {
-        "access_methods",
         "bundle_members",
-        "checksums",
         "committee_rules",
         "committees",
         "dataset_data_use",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -53,21 +54,27 @@ CHECKSUM_FORMATS: dict[str, str] = {
     "trunc512": r"^[0-9a-f]{48}$",
     "etag": r"^[0-9a-f]{32}(-[0-9]{1,5})?$",
 }
-_HEX = "checksum ~ '^[0-9a-f]+$' AND length(checksum) = {length}"
-# CHECKSUM_FORMATS for Postgres, accepting exactly the same values: as for DRS_ID_CHECK, bounded
-# repetition ({64}) costs ~11 µs a row where an unbounded regex and a length test cost ~1 µs,
-# and an ingest writes two checksums per file.
+
+
+def _hex(length: int) -> str:
+    return "{value} ~ '^[0-9a-f]+$' AND length({value}) = " + str(length)
+
+
+# CHECKSUM_FORMATS for Postgres, accepting exactly the same values, as conditions on ``{value}``
+# (the checksum's text): as for DRS_ID_CHECK, bounded repetition ({64}) costs ~11 µs a row where
+# an unbounded regex and a length test cost ~1 µs, and an ingest writes two checksums per file.
 CHECKSUM_CHECKS: dict[str, str] = {
-    "sha-256": _HEX.format(length=64),
-    "sha-512": _HEX.format(length=128),
-    "sha1": _HEX.format(length=40),
-    "md5": _HEX.format(length=32),
-    "crc32c": _HEX.format(length=8),
-    "trunc512": _HEX.format(length=48),
+    "sha-256": _hex(64),
+    "sha-512": _hex(128),
+    "sha1": _hex(40),
+    "md5": _hex(32),
+    "crc32c": _hex(8),
+    "trunc512": _hex(48),
     # 32 hex digits, optionally a dash and 1 to 5 digits (a multipart upload's part count)
-    "etag": f"({_HEX.format(length=32)}) OR (checksum ~ '^[0-9a-f]+-[0-9]+$'"
-    " AND strpos(checksum, '-') = 33 AND length(checksum) <= 38)",
+    "etag": f"({_hex(32)}) OR ({{value}} ~ '^[0-9a-f]+-[0-9]+$'"
+    " AND strpos({value}, '-') = 33 AND length({value}) <= 38)",
 }
+ACCESS_METHOD_TYPES = ("s3", "gs", "https", "file", "ftp", "gsiftp", "globus", "htsget")
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -379,14 +386,48 @@ class DatasetVersion(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
+def _checksum(kind: str) -> str:
+    return f"(checksums ->> '{kind}')"
+
+
+def _quoted(values: Iterable[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
 class DrsObject(Base):
-    """A file or a bundle, addressable as a GA4GH DRS object by its opaque id."""
+    """A file or a bundle, addressable as a GA4GH DRS object by its opaque id.
+
+    Its checksums and access methods are columns of its row, so that a file is one row to
+    write (an ingest writes a million) and one to read: ``checksums`` is a JSON object of hex
+    digests by checksum type, ``access_methods`` a two-dimensional text array of rows (access
+    id, type, URL, region) in access id order. The constraints hold them to the rules their own
+    tables had (docs/adr/0006-one-row-per-file.md); the function one of them calls is migration
+    0011's."""
 
     __tablename__ = "drs_objects"
     __table_args__ = (
         CheckConstraint(DRS_ID_CHECK.format(column="id"), name="id_format"),
         CheckConstraint("size >= 0", name="size_non_negative"),
         CheckConstraint("length(name) BETWEEN 1 AND 1024", name="name_length"),
+        CheckConstraint(
+            "jsonb_typeof(checksums) = 'object'"
+            f" AND (checksums - ARRAY[{_quoted(CHECKSUM_FORMATS)}]) = '{{}}'::jsonb",
+            name="checksum_type_known",
+        ),
+        CheckConstraint("checksums <> '{}'::jsonb", name="has_checksum"),
+        CheckConstraint(
+            """NOT (checksums @? '$.* ? (@.type() != "string")') AND """
+            + " AND ".join(
+                f"({_checksum(kind)} IS NULL OR ({condition.format(value=_checksum(kind))}))"
+                for kind, condition in CHECKSUM_CHECKS.items()
+            ),
+            name="checksum_format",
+        ),
+        CheckConstraint("drs_access_methods_valid(access_methods)", name="access_methods_valid"),
+        CheckConstraint(
+            f"access_methods[:][2:2] <@ ARRAY[{_quoted(ACCESS_METHOD_TYPES)}]",
+            name="access_method_type_known",
+        ),
         Index("ix_drs_objects_dataset_id_id", "dataset_id", "id"),
     )
 
@@ -398,29 +439,16 @@ class DrsObject(Base):
     version: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     is_bundle: Mapped[bool] = mapped_column(server_default="false")
+    checksums: Mapped[dict[str, str]] = mapped_column(
+        JSONB, comment="Hex digests by checksum type: at least one."
+    )
+    access_methods: Mapped[list[list[str | None]]] = mapped_column(
+        ARRAY(Text, dimensions=2),
+        server_default=text("'{}'"),
+        comment="Rows of (access id, type, URL, region), in access id order.",
+    )
     created_time: Mapped[datetime] = _now()
     updated_time: Mapped[datetime] = _now()
-
-
-class Checksum(Base):
-    __tablename__ = "checksums"
-    __table_args__ = (
-        CheckConstraint(
-            "type IN (" + ", ".join(f"'{t}'" for t in CHECKSUM_FORMATS) + ")", name="type_known"
-        ),
-        CheckConstraint(
-            " AND ".join(
-                f"(type <> '{t}' OR {condition})" for t, condition in CHECKSUM_CHECKS.items()
-            ),
-            name="checksum_format",
-        ),
-    )
-
-    object_id: Mapped[str] = mapped_column(
-        ForeignKey("drs_objects.id", ondelete="CASCADE"), primary_key=True
-    )
-    type: Mapped[str] = mapped_column(String(16), primary_key=True)
-    checksum: Mapped[str] = mapped_column(String(160))
 
 
 class DrsAlias(Base):
@@ -433,27 +461,6 @@ class DrsAlias(Base):
     object_id: Mapped[str] = mapped_column(
         ForeignKey("drs_objects.id", ondelete="CASCADE"), index=True
     )
-
-
-ACCESS_METHOD_TYPES = ("s3", "gs", "https", "file", "ftp", "gsiftp", "globus", "htsget")
-
-
-class AccessMethod(Base):
-    __tablename__ = "access_methods"
-    __table_args__ = (
-        CheckConstraint(
-            "type IN (" + ", ".join(f"'{t}'" for t in ACCESS_METHOD_TYPES) + ")", name="type_known"
-        ),
-        CheckConstraint(DRS_ID_CHECK.format(column="access_id"), name="access_id_format"),
-    )
-
-    object_id: Mapped[str] = mapped_column(
-        ForeignKey("drs_objects.id", ondelete="CASCADE"), primary_key=True
-    )
-    access_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    type: Mapped[str] = mapped_column(String(16))
-    url: Mapped[str] = mapped_column(Text)
-    region: Mapped[str | None] = mapped_column(Text)
 
 
 class BundleMember(Base):

@@ -27,9 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from catalog.models import (
-    AccessMethod,
     BundleMember,
-    Checksum,
     Committee,
     Dataset,
     DatasetDataUse,
@@ -428,26 +426,6 @@ def existing_aliases(session: Session, aliases: Sequence[str]) -> set[str]:
     return set(taken) | set(as_ids)
 
 
-def checksums_of_objects(session: Session, ids: Sequence[str]) -> dict[str, list[Checksum]]:
-    stmt = select(Checksum).where(Checksum.object_id.in_(ids)).order_by(Checksum.type)
-    grouped: dict[str, list[Checksum]] = defaultdict(list)
-    for row in session.scalars(stmt):
-        grouped[row.object_id].append(row)
-    return grouped
-
-
-def access_methods_of_objects(
-    session: Session, ids: Sequence[str]
-) -> dict[str, list[AccessMethod]]:
-    stmt = (
-        select(AccessMethod).where(AccessMethod.object_id.in_(ids)).order_by(AccessMethod.access_id)
-    )
-    grouped: dict[str, list[AccessMethod]] = defaultdict(list)
-    for row in session.scalars(stmt):
-        grouped[row.object_id].append(row)
-    return grouped
-
-
 def aliases_of_objects(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
     stmt = select(DrsAlias).where(DrsAlias.object_id.in_(ids)).order_by(DrsAlias.alias)
     grouped: dict[str, list[str]] = defaultdict(list)
@@ -580,30 +558,12 @@ class DrsRecord:
 
 def drs_statement(grant_exists: Callable[[Any], Any]) -> Select[Any]:
     """The statement that resolves objects by id or alias (bind parameter ``keys``) with
-    everything a DRS document and its access decision need, in one round trip: children as
-    JSON arrays of the same row, and ``grant_exists(dataset_id)``, the caller's access check."""
+    everything a DRS document and its access decision need, in one round trip: aliases and
+    bundle members as arrays of the same row, and ``grant_exists(dataset_id)``, the caller's
+    access check."""
     aliases_of = (
         select(func.array_agg(DrsAlias.alias))
         .where(DrsAlias.object_id == DrsObject.id)
-        .scalar_subquery()
-    )
-    checksums_of = (
-        select(func.json_agg(func.json_build_array(Checksum.type, Checksum.checksum)))
-        .where(Checksum.object_id == DrsObject.id)
-        .scalar_subquery()
-    )
-    methods_of = (
-        select(
-            func.json_agg(
-                func.json_build_array(
-                    AccessMethod.access_id,
-                    AccessMethod.type,
-                    AccessMethod.url,
-                    AccessMethod.region,
-                )
-            )
-        )
-        .where(AccessMethod.object_id == DrsObject.id)
         .scalar_subquery()
     )
     members_of = (
@@ -618,8 +578,8 @@ def drs_statement(grant_exists: Callable[[Any], Any]) -> Select[Any]:
             Dataset.access_level,
             Dataset.status,
             Dataset.steward_id,
-            checksums_of,
-            methods_of,
+            DrsObject.checksums,
+            DrsObject.access_methods,
             aliases_of,
             members_of,
             grant_exists(Dataset.id),
@@ -647,8 +607,8 @@ def drs_records(keys: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[st
             access_level=level,
             status=status,
             steward_id=steward_id,
-            checksums=[(t, c) for t, c in sums or []],
-            access_methods=[(a, t, u, r) for a, t, u, r in methods or []],
+            checksums=list(sums.items()),
+            access_methods=[(a, t, u, r) for a, t, u, r in methods],
             aliases=list(aliases or []),
             members=sorted((n, c) for n, c in members or []),
             has_active_grant=bool(granted),

@@ -18,9 +18,7 @@ from catalog import audit, policies, repository
 from catalog.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from catalog.models import (
     AccessLevel,
-    AccessMethod,
     BundleMember,
-    Checksum,
     Committee,
     Dataset,
     DatasetDataUse,
@@ -363,7 +361,7 @@ def register_files(
         raise InvalidTransition(f"{accession} is retired; no files can be added")
     ids = [f.id or str(uuid.uuid4()) for f in files]
     _check_new_keys(session, ids, [list(f.aliases) for f in files], path="files")
-    objects, checksums, aliases, methods = [], [], [], []
+    objects, aliases = [], []
     for object_id, f in zip(ids, files, strict=True):
         row: dict[str, Any] = {
             "id": object_id,
@@ -373,29 +371,16 @@ def register_files(
             "mime_type": f.mime_type,
             "version": f.version,
             "description": f.description,
+            "checksums": f.checksum_values(),
+            "access_methods": f.access_method_rows(),
         }
         if f.created_time:
             row["created_time"] = f.created_time
         objects.append(row)
-        checksums += [
-            {"object_id": object_id, "type": c.type, "checksum": c.checksum} for c in f.checksums
-        ]
         aliases += [{"alias": a, "object_id": object_id} for a in f.aliases]
-        methods += [
-            {
-                "object_id": object_id,
-                "access_id": m.access_id or m.type,
-                "type": m.type,
-                "url": m.url,
-                "region": m.region,
-            }
-            for m in f.access_methods
-        ]
     session.execute(insert(DrsObject), _with_default_times(objects))
-    session.execute(insert(Checksum), checksums)
     if aliases:
         session.execute(insert(DrsAlias), aliases)
-    session.execute(insert(AccessMethod), methods)
     dataset.updated_at = func.now()
     session.flush()
     audit.record(
@@ -430,10 +415,7 @@ def create_bundle(
                 f"{m.object_id!r} is not an object of {accession}",
                 field=f"members[{i}].object_id",
             )
-    sums = repository.checksums_of_objects(session, member_ids)
-    checksum_type, checksum = bundle_checksum(
-        [{c.type: c.checksum for c in sums.get(i, [])} for i in member_ids]
-    )
+    checksum_type, checksum = bundle_checksum([members[i].checksums for i in member_ids])
     bundle = DrsObject(
         id=bundle_id,
         dataset_id=dataset.id,
@@ -441,10 +423,10 @@ def create_bundle(
         description=data.description,
         size=sum(o.size for o in members.values()),
         is_bundle=True,
+        checksums={checksum_type: checksum},
     )
     session.add(bundle)
     session.flush()
-    session.add(Checksum(object_id=bundle_id, type=checksum_type, checksum=checksum))
     session.execute(
         insert(BundleMember),
         [{"bundle_id": bundle_id, "name": m.name, "child_id": m.object_id} for m in data.members],

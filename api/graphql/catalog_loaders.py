@@ -86,8 +86,6 @@ class CatalogLoaders:
         self.object_by_id: SiblingLoader[str, Any] = SiblingLoader(
             session, self._objects, self._member_ids, lambda: None
         )
-        self.checksums_by_object_id = per_object(repository.checksums_of_objects)
-        self.access_methods_by_object_id = per_object(repository.access_methods_of_objects)
         self.aliases_by_object_id = per_object(repository.aliases_of_objects)
         self.members_by_bundle_id: SiblingLoader[str, list[Any]] = SiblingLoader(
             session,

@@ -23,7 +23,7 @@ from catalog.ingest.files import Changes, FileLoader, unknown_dataset
 from catalog.ingest.problems import Problems
 from catalog.ingest.records import BundleRecord
 from catalog.ingest.report import IngestReport
-from catalog.models import BundleMember, Checksum, DrsObject
+from catalog.models import BundleMember, DrsObject
 
 LOOKUP_BATCH = 5000
 
@@ -181,14 +181,12 @@ class BundleLoader:
         return True
 
     def _write(self, bundles: list[_Bundle], existing: dict[str, DrsObject]) -> None:
-        current_sums = repository.checksums_of_objects(self.session, list(existing))
         current_members = repository.members_of_bundles(self.session, list(existing))
         new = [b for b in bundles if b.id not in existing]
         changed = [
             b
             for b in bundles
-            if b.id in existing
-            and _differs(b, existing[b.id], current_sums[b.id], current_members[b.id])
+            if b.id in existing and _differs(b, existing[b.id], current_members[b.id])
         ]
         if new:
             insert_rows(
@@ -202,6 +200,7 @@ class BundleLoader:
                         "description": b.record.description,
                         "size": b.size,
                         "is_bundle": True,
+                        "checksums": b.sums,
                     }
                     for b in new
                 ],
@@ -216,22 +215,13 @@ class BundleLoader:
                         name=b.record.name,
                         description=b.record.description,
                         size=b.size,
+                        checksums=b.sums,
                         updated_time=func.now(),
                     )
                 )
-            self.session.execute(delete(Checksum).where(Checksum.object_id.in_(ids)))
             self.session.execute(delete(BundleMember).where(BundleMember.bundle_id.in_(ids)))
         written = new + changed
         if written:
-            insert_rows(
-                self.session,
-                Checksum,
-                [
-                    {"object_id": b.id, "type": kind, "checksum": value}
-                    for b in written
-                    for kind, value in b.sums.items()
-                ],
-            )
             insert_rows(
                 self.session,
                 BundleMember,
@@ -250,15 +240,14 @@ class BundleLoader:
         self.report.bundles_unchanged += len(bundles) - len(written)
 
 
-def _differs(
-    bundle: _Bundle, current: DrsObject, sums: list[Checksum], members: list[BundleMember]
-) -> bool:
-    return (
-        (current.name, current.description, current.size)
-        != (bundle.record.name, bundle.record.description, bundle.size)
-        or {s.type: s.checksum for s in sums} != bundle.sums
-        or sorted((m.name, m.child_id) for m in members)
-        != sorted((m.name, m.object_id) for m in bundle.record.members)
+def _differs(bundle: _Bundle, current: DrsObject, members: list[BundleMember]) -> bool:
+    return (current.name, current.description, current.size, current.checksums) != (
+        bundle.record.name,
+        bundle.record.description,
+        bundle.size,
+        bundle.sums,
+    ) or sorted((m.name, m.child_id) for m in members) != sorted(
+        (m.name, m.object_id) for m in bundle.record.members
     )
 
 
@@ -278,10 +267,6 @@ def _members(session: Session, ids: Sequence[str]) -> dict[str, _Member]:
     """Members that are in the catalog (files of this ingest included), with their checksums."""
     found: dict[str, _Member] = {}
     for batch in _batches(ids):
-        objects = repository.objects_by_ids(session, batch)
-        sums = repository.checksums_of_objects(session, list(objects))
-        for object_id, obj in objects.items():
-            found[object_id] = _Member(
-                obj.dataset_id, obj.size, {s.type: s.checksum for s in sums.get(object_id, [])}
-            )
+        for object_id, obj in repository.objects_by_ids(session, batch).items():
+            found[object_id] = _Member(obj.dataset_id, obj.size, obj.checksums)
     return found

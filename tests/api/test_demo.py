@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api.cli import main
 from catalog import demo
 from catalog.db import make_engine
-from catalog.models import AuditEvent, Checksum, Dataset, DatasetStatus, DrsObject, User
+from catalog.models import AuditEvent, Dataset, DatasetStatus, DrsObject, User
 
 
 @pytest.fixture
@@ -64,9 +64,9 @@ def test_demo_loads_idempotently_with_real_local_files(
     engine = make_engine(demo_env, pool_size=1)
     with Session(engine) as session:
         local = session.execute(
-            select(DrsObject.id, Checksum.checksum)
-            .join(Checksum, Checksum.object_id == DrsObject.id)
-            .where(DrsObject.id.like("atr-ds-000005-f%"), Checksum.type == "sha-256")
+            select(DrsObject.id, DrsObject.checksums["sha-256"].astext).where(
+                DrsObject.id.like("atr-ds-000005-f%")
+            )
         ).all()
     engine.dispose()
     assert len(local) == 3

@@ -6,6 +6,7 @@ constraint (or trigger) that made it, next to a valid row that the same statemen
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog import service
-from catalog.models import CHECKSUM_FORMATS, Checksum, Dataset, Organization
+from catalog.models import CHECKSUM_FORMATS, Dataset, DrsObject, Organization
 from tests.factories import Factory
 
 CHECK_VIOLATION = "23514"
@@ -54,22 +55,39 @@ def dataset(factory: Factory, steward: Organization) -> Dataset:
 
 
 INSERT_OBJECT = (
-    "INSERT INTO drs_objects (id, dataset_id, name, size, is_bundle)"
-    " VALUES (:id, :dataset_id, :name, :size, :is_bundle)"
+    "INSERT INTO drs_objects (id, dataset_id, name, size, is_bundle, checksums, access_methods)"
+    " VALUES (:id, :dataset_id, :name, :size, :is_bundle, CAST(:checksums AS jsonb),"
+    " CAST(:access_methods AS text[]))"
 )
+S3_METHOD = '{{"s3","s3","s3://bucket/key","us-east-1"}}'
+
+
+def object_row(dataset: Dataset, object_id: str, **changes: Any) -> dict[str, Any]:
+    """A file with a sha-256 and one access method, as raw SQL parameters; ``checksums`` may be
+    a dict (sent as its JSON) or the JSON text itself."""
+    row: dict[str, Any] = {
+        "id": object_id,
+        "dataset_id": dataset.id,
+        "name": "sample.cram",
+        "size": 1,
+        "is_bundle": False,
+        "checksums": {"sha-256": SHA256},
+        "access_methods": S3_METHOD,
+        **changes,
+    }
+    if isinstance(row["checksums"], dict):
+        row["checksums"] = json.dumps(row["checksums"])
+    return row
 
 
 def insert_object(
     db: Session, dataset: Dataset, object_id: str, *, size: int = 1, is_bundle: bool = False
 ) -> None:
+    methods = "{}" if is_bundle else S3_METHOD
     execute(
         db,
         INSERT_OBJECT,
-        id=object_id,
-        dataset_id=dataset.id,
-        name="sample.cram",
-        size=size,
-        is_bundle=is_bundle,
+        **object_row(dataset, object_id, size=size, is_bundle=is_bundle, access_methods=methods),
     )
 
 
@@ -95,10 +113,9 @@ def dataset_row(steward: Organization, **changes: Any) -> dict[str, Any]:
 
 
 def test_negative_file_size_is_refused(db: Session, dataset: Dataset) -> None:
-    params = {"dataset_id": dataset.id, "name": "a.cram", "is_bundle": False}
-    execute(db, INSERT_OBJECT, id="empty-file", size=0, **params)
+    execute(db, INSERT_OBJECT, **object_row(dataset, "empty-file", size=0))
 
-    error = refused(db, INSERT_OBJECT, id="negative-file", size=-1, **params)
+    error = refused(db, INSERT_OBJECT, **object_row(dataset, "negative-file", size=-1))
 
     assert_violates(error, "ck_drs_objects_size_non_negative")
 
@@ -109,17 +126,11 @@ def test_negative_file_size_is_refused(db: Session, dataset: Dataset) -> None:
 def test_drs_id_outside_the_unreserved_characters_is_refused(
     db: Session, dataset: Dataset, object_id: str
 ) -> None:
-    params = {"dataset_id": dataset.id, "name": "a.cram", "size": 1, "is_bundle": False}
-    execute(db, INSERT_OBJECT, id="Az09._~-", **params)
+    execute(db, INSERT_OBJECT, **object_row(dataset, "Az09._~-"))
 
-    error = refused(db, INSERT_OBJECT, id=object_id, **params)
+    error = refused(db, INSERT_OBJECT, **object_row(dataset, object_id))
 
     assert_violates(error, "ck_drs_objects_id_format")
-
-
-INSERT_CHECKSUM = (
-    "INSERT INTO checksums (object_id, type, checksum) VALUES (:object_id, :type, :checksum)"
-)
 
 
 @pytest.mark.parametrize(
@@ -131,12 +142,11 @@ def test_sha256_checksum_must_be_64_lowercase_hex(
     db: Session, dataset: Dataset, checksum: str
 ) -> None:
     insert_object(db, dataset, "checked")
-    insert_object(db, dataset, "unchecked")
-    execute(db, INSERT_CHECKSUM, object_id="checked", type="sha-256", checksum=SHA256)
 
-    error = refused(db, INSERT_CHECKSUM, object_id="unchecked", type="sha-256", checksum=checksum)
+    row = object_row(dataset, "unchecked", checksums={"md5": "0" * 32, "sha-256": checksum})
+    error = refused(db, INSERT_OBJECT, **row)
 
-    assert_violates(error, "ck_checksums_checksum_format")
+    assert_violates(error, "ck_drs_objects_checksum_format")
 
 
 HEX_LENGTHS = {"sha-256": 64, "sha-512": 128, "sha1": 40, "md5": 32, "crc32c": 8, "trunc512": 48}
@@ -183,20 +193,17 @@ WRONG_CHECKSUMS = (
 def test_each_checksum_type_accepts_its_format(
     db: Session, dataset: Dataset, checksum_type: str, checksum: str
 ) -> None:
-    insert_object(db, dataset, "object")
-
-    execute(db, INSERT_CHECKSUM, object_id="object", type=checksum_type, checksum=checksum)
+    execute(db, INSERT_OBJECT, **object_row(dataset, "object", checksums={checksum_type: checksum}))
 
 
 @pytest.mark.parametrize(("checksum_type", "checksum"), WRONG_CHECKSUMS)
 def test_each_checksum_type_refuses_other_formats(
     db: Session, dataset: Dataset, checksum_type: str, checksum: str
 ) -> None:
-    insert_object(db, dataset, "object")
+    row = object_row(dataset, "object", checksums={checksum_type: checksum})
+    error = refused(db, INSERT_OBJECT, **row)
 
-    error = refused(db, INSERT_CHECKSUM, object_id="object", type=checksum_type, checksum=checksum)
-
-    assert_violates(error, "ck_checksums_checksum_format")
+    assert_violates(error, "ck_drs_objects_checksum_format")
 
 
 def checksum_candidates() -> list[tuple[str, str]]:
@@ -215,22 +222,24 @@ def checksum_candidates() -> list[tuple[str, str]]:
     return candidates
 
 
-def checksum_verdicts(conn: Connection | Session) -> list[tuple[str, str, bool, bool]]:
-    """For each candidate: the checksum format constraint of the database, evaluated by
-    Postgres, next to the bounded regex of CHECKSUM_FORMATS (the patterns the constraint used
-    before migration 0009)."""
+def checksum_verdicts(
+    conn: Connection | Session, constraint: str = "ck_drs_objects_checksum_format"
+) -> list[tuple[str, str, bool, bool]]:
+    """For each candidate: a checksum format constraint of the database, evaluated by Postgres,
+    next to the bounded regex of CHECKSUM_FORMATS (the patterns the constraint used before
+    migration 0009). The constraint is that of ``drs_objects.checksums`` or, before migration
+    0011, of the ``checksums`` table (columns ``type`` and ``checksum``)."""
     definition = conn.execute(
-        text(
-            "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint"
-            " WHERE conname = 'ck_checksums_checksum_format'"
-        )
+        text("SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint WHERE conname = :name"),
+        {"name": constraint},
     ).scalar_one()
     candidates = checksum_candidates()
     rows = conn.execute(
         text(
             f"SELECT type, checksum, {definition}, checksum ~ pattern"
+            " FROM (SELECT *, jsonb_build_object(type, checksum) AS checksums"
             " FROM unnest(CAST(:types AS text[]), CAST(:checksums AS text[]),"
-            " CAST(:patterns AS text[])) AS c(type, checksum, pattern)"
+            " CAST(:patterns AS text[])) AS c(type, checksum, pattern)) AS c"
         ),
         {
             "types": [kind for kind, _ in candidates],
@@ -254,11 +263,97 @@ def test_checksum_check_accepts_exactly_the_bounded_patterns(db: Session) -> Non
 def test_unknown_checksum_type_is_refused(
     db: Session, dataset: Dataset, checksum_type: str
 ) -> None:
-    insert_object(db, dataset, "object")
+    row = object_row(dataset, "object", checksums={"sha-256": SHA256, checksum_type: SHA256})
+    error = refused(db, INSERT_OBJECT, **row)
 
-    error = refused(db, INSERT_CHECKSUM, object_id="object", type=checksum_type, checksum=SHA256)
+    assert_violates(error, "ck_drs_objects_checksum_type_known")
 
-    assert_violates(error, "ck_checksums_type_known")
+
+@pytest.mark.parametrize("checksums", [f'["sha-256", "{SHA256}"]', f'"{SHA256}"', "null"], ids=repr)
+def test_checksums_that_are_not_an_object_are_refused(
+    db: Session, dataset: Dataset, checksums: str
+) -> None:
+    error = refused(db, INSERT_OBJECT, **object_row(dataset, "object", checksums=checksums))
+
+    assert_violates(error, "ck_drs_objects_checksum_type_known")
+
+
+@pytest.mark.parametrize("is_bundle", [False, True], ids=["file", "bundle"])
+def test_an_object_without_a_checksum_is_refused(
+    db: Session, dataset: Dataset, is_bundle: bool
+) -> None:
+    row = object_row(dataset, "object", is_bundle=is_bundle, checksums={}, access_methods="{}")
+    error = refused(db, INSERT_OBJECT, **row)
+
+    assert_violates(error, "ck_drs_objects_has_checksum")
+
+
+@pytest.mark.parametrize(
+    "checksums",
+    ['{"crc32c": 12345678}', '{"md5": null}', '{"md5": ["' + "0" * 32 + '"]}'],
+    ids=["number", "null", "array"],
+)
+def test_checksums_that_are_not_text_are_refused(
+    db: Session, dataset: Dataset, checksums: str
+) -> None:
+    error = refused(db, INSERT_OBJECT, **object_row(dataset, "object", checksums=checksums))
+
+    assert_violates(error, "ck_drs_objects_checksum_format")
+
+
+def test_a_checksum_type_is_stored_once(db: Session, dataset: Dataset) -> None:
+    """A JSON object has each key once: given twice, the database keeps the last."""
+    twice = '{"md5": "' + "0" * 32 + '", "md5": "' + "1" * 32 + '"}'
+    execute(db, INSERT_OBJECT, **object_row(dataset, "object", checksums=twice))
+
+    stored = db.execute(text("SELECT checksums FROM drs_objects WHERE id = 'object'")).scalar()
+
+    assert stored == {"md5": "1" * 32}
+
+
+TYPE_KNOWN, VALID = "access_method_type_known", "access_methods_valid"
+
+
+@pytest.mark.parametrize(
+    ("methods", "constraint"),
+    [
+        ('{{"s3","s3","s3://b/k",NULL},{"x","ftpx","ftp://h/k",NULL}}', TYPE_KNOWN),
+        ('{{"s3",NULL,"s3://b/k",NULL}}', TYPE_KNOWN),
+        ('{{"a/b","s3","s3://b/k",NULL}}', VALID),
+        ('{{"","s3","s3://b/k",NULL}}', VALID),
+        ('{{"' + "a" * 256 + '","s3","s3://b/k",NULL}}', VALID),
+        ('{{"s3","s3","s3://b/k",NULL},{"s3","gs","gs://b/k",NULL}}', VALID),
+        ('{{NULL,"s3","s3://b/k",NULL}}', VALID),
+        ('{{"s3","s3",NULL,NULL}}', VALID),
+        ('{"s3","s3","s3://b/k",NULL}', VALID),
+        ('{{"s3","s3","s3://b/k"}}', VALID),
+        ('{{"s3","s3","s3://b/k",NULL,"extra"}}', VALID),
+        ('[0:0][1:4]={{"s3","s3","s3://b/k",NULL}}', VALID),
+    ],
+    ids=[
+        "unknown-type",
+        "no-type",
+        "access-id-with-slash",
+        "empty-access-id",
+        "long-access-id",
+        "access-id-twice",
+        "no-access-id",
+        "no-url",
+        "one-dimension",
+        "three-columns",
+        "five-columns",
+        "numbered-from-0",
+    ],
+)
+def test_malformed_access_methods_are_refused(
+    db: Session, dataset: Dataset, methods: str, constraint: str
+) -> None:
+    valid = '{{"a.Z_9~-","s3","s3://b/k","us-east-1"},{"s3-2","s3","s3://c/k",NULL}}'
+    execute(db, INSERT_OBJECT, **object_row(dataset, "valid", access_methods=valid))
+
+    error = refused(db, INSERT_OBJECT, **object_row(dataset, "object", access_methods=methods))
+
+    assert_violates(error, f"ck_drs_objects_{constraint}")
 
 
 INSERT_MEMBER = (
@@ -475,26 +570,30 @@ def test_audit_events_accept_inserts(db: Session, factory: Factory, audit_event_
     assert list(recorded) == ["dataset.created"]
 
 
-def test_the_models_checksum_check_is_the_migrated_one(db: Session) -> None:
-    """Both spell the check (autogenerate does not compare check constraints): Postgres
-    normalises the models' text and the migrated constraint alike."""
-    check = next(
-        c
-        for c in Checksum.__table__.constraints
-        if isinstance(c, CheckConstraint) and c.name == "ck_checksums_checksum_format"
-    )
+def test_the_models_object_checks_are_the_migrated_ones(db: Session) -> None:
+    """Both spell the checks of ``drs_objects`` (autogenerate does not compare check
+    constraints): Postgres normalises the models' text and the migrated constraints alike."""
+    checks = {
+        str(c.name): str(c.sqltext)
+        for c in DrsObject.__table__.constraints
+        if isinstance(c, CheckConstraint)
+    }
     execute(
         db,
-        "CREATE TEMP TABLE checksum_model (type varchar(16), checksum varchar(160),"
-        f" CONSTRAINT checksum_model_format CHECK ({check.sqltext}))",
+        "CREATE TEMP TABLE object_model (LIKE drs_objects)",
     )
+    for name, condition in checks.items():
+        execute(db, f"ALTER TABLE object_model ADD CONSTRAINT model_{name} CHECK ({condition})")
 
     definitions = dict(
         db.execute(
             text(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conname IN"
-                " ('checksum_model_format', 'ck_checksums_checksum_format')"
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conrelid IN ('drs_objects'::regclass, 'object_model'::regclass)"
+                " AND contype = 'c'"
             )
         ).all()
     )
-    assert definitions["checksum_model_format"] == definitions["ck_checksums_checksum_format"]
+    assert {n for n in definitions if not n.startswith("model_")} == set(checks)
+    for name in checks:
+        assert definitions[f"model_{name}"] == definitions[name], name

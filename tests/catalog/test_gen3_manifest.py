@@ -64,13 +64,11 @@ def test_guids_that_fit_become_drs_ids(db: Session, target: Dataset, tmp_path: P
     obj = db.get(DrsObject, guid)
     assert obj is not None
     assert (obj.dataset_id, obj.name, obj.size) == (target.id, "a.bam", 1024)
-    sums = repository.checksums_of_objects(db, [guid])[guid]
-    assert [(c.type, c.checksum) for c in sums] == [("md5", md5(guid))]
-    methods = repository.access_methods_of_objects(db, [guid])[guid]
-    assert [(m.access_id, m.type, m.url) for m in methods] == [
-        ("gs", "gs", "gs://mirror/brca/a.bam"),
-        ("https", "https", "https://x.org/a.bam"),
-        ("s3", "s3", "s3://tcga/brca/a.bam"),
+    assert obj.checksums == {"md5": md5(guid)}
+    assert obj.access_methods == [
+        ["gs", "gs", "gs://mirror/brca/a.bam", None],
+        ["https", "https", "https://x.org/a.bam", None],
+        ["s3", "s3", "s3://tcga/brca/a.bam", None],
     ]
     assert repository.aliases_of_objects(db, [guid]) == {}
 
@@ -171,8 +169,7 @@ def test_bracketed_url_lists_and_repeated_schemes(
     obj = db.get(DrsObject, guid)
     assert obj is not None
     assert obj.name == "a b.txt"
-    methods = repository.access_methods_of_objects(db, [guid])[guid]
-    assert [(m.access_id, m.url) for m in methods] == [
+    assert [(access_id, url) for access_id, _, url, _ in obj.access_methods] == [
         ("s3", "s3://one/a%20b.txt"),
         ("s3-2", "s3://two/a%20b.txt"),
     ]

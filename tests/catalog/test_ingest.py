@@ -25,9 +25,7 @@ from catalog.ingest.problems import MAX_PROBLEMS, IngestFailed
 from catalog.ingest.report import IngestReport
 from catalog.ingest.runner import ingest_file, ingest_records
 from catalog.models import (
-    AccessMethod,
     AuditEvent,
-    Checksum,
     Committee,
     Dataset,
     DatasetStatus,
@@ -48,8 +46,6 @@ TABLES = (
     "publications",
     "dataset_versions",
     "drs_objects",
-    "checksums",
-    "access_methods",
     "drs_aliases",
     "bundle_members",
 )
@@ -202,13 +198,8 @@ def test_jsonl_loads_datasets_files_and_first_versions(
     tumour = db.get(DrsObject, "tumour-1")
     assert tumour is not None
     assert (tumour.dataset_id, tumour.name, tumour.size) == (rich_row.id, "tumour-1.cram", 1000)
-    assert {
-        (c.type, c.checksum) for c in repository.checksums_of_objects(db, ["tumour-1"])["tumour-1"]
-    } == {("sha-256", sha256("tumour-1")), ("md5", md5("tumour-1"))}
-    methods = repository.access_methods_of_objects(db, ["tumour-1"])["tumour-1"]
-    assert [(m.access_id, m.type, m.url) for m in methods] == [
-        ("s3", "s3", "s3://bucket/tumour-1.cram")
-    ]
+    assert tumour.checksums == {"sha-256": sha256("tumour-1"), "md5": md5("tumour-1")}
+    assert tumour.access_methods == [["s3", "s3", "s3://bucket/tumour-1.cram", None]]
     assert repository.object_by_id_or_alias(db, "legacy/tumour-1") == tumour
     totals = repository.file_totals(db, [rich_row.id, draft_row.id])
     assert (totals[rich_row.id].files, totals[draft_row.id].bytes) == (2, 5)
@@ -355,11 +346,11 @@ def test_a_changed_file_is_updated_and_the_others_are_left_alone(
     obj = db.get(DrsObject, "f-1")
     assert obj is not None
     assert (obj.name, obj.size) == ("renamed.cram", 2000)
-    assert [(c.type, c.checksum) for c in repository.checksums_of_objects(db, ["f-1"])["f-1"]] == [
-        ("sha-256", sha256("new"))
+    assert obj.checksums == {"sha-256": sha256("new")}
+    assert [(access_id, region) for access_id, _, _, region in obj.access_methods] == [
+        ("gs", "us-central1"),
+        ("https", None),
     ]
-    methods = repository.access_methods_of_objects(db, ["f-1"])["f-1"]
-    assert [(m.access_id, m.region) for m in methods] == [("gs", "us-central1"), ("https", None)]
     assert repository.aliases_of_objects(db, ["f-1"])["f-1"] == ["new"]
     assert repository.object_by_id_or_alias(db, "old") is None
     assert len(set(untouched) & set(row_versions(db)["drs_objects"])) == 1  # f-2 stayed put
@@ -403,10 +394,10 @@ def test_any_change_to_a_files_access_methods_is_found_and_only_that(
     report = load("v2.jsonl", after)
 
     assert (report.files_changed, report.files_unchanged) == (6, 1)
-    stored = repository.access_methods_of_objects(db, list(after))
+    stored = repository.objects_by_ids(db, list(after))
     for key, methods in after.items():
-        assert sorted((m.access_id, m.type, m.url, m.region) for m in stored[key]) == sorted(
-            (m.get("access_id", m["type"]), m["type"], m["url"], m.get("region")) for m in methods
+        assert stored[key].access_methods == sorted(
+            [m.get("access_id", m["type"]), m["type"], m["url"], m.get("region")] for m in methods
         ), key
     assert load("v3.jsonl", after).files_unchanged == len(after)
 
@@ -731,12 +722,10 @@ def test_bundles_nest_and_take_their_members_sizes_and_checksums(
     assert sample is not None
     assert (pair.is_bundle, pair.size, sample.size) == (True, 30, 35)
     pair_sum = service.bundle_checksum([{"sha-256": sha256("r1")}, {"sha-256": sha256("r2")}])
-    assert [
-        (c.type, c.checksum) for c in repository.checksums_of_objects(db, ["pair"])["pair"]
-    ] == [pair_sum]
+    assert pair.checksums == dict([pair_sum])
     sample_sum = service.bundle_checksum([{"sha-256": pair_sum[1]}, {"sha-256": sha256("index")}])
-    sums = repository.checksums_of_objects(db, ["sample"])["sample"]
-    assert [(c.type, c.checksum) for c in sums] == [sample_sum]
+    assert sample.checksums == dict([sample_sum])
+    assert (pair.access_methods, sample.access_methods) == ([], [])
     members = repository.members_of_bundles(db, ["sample"])["sample"]
     assert [(m.name, m.child_id) for m in members] == [("index", "index"), ("reads", "pair")]
     registered = [e.summary for e in events(db, "files.registered") if e.object_id == acc]
@@ -968,11 +957,10 @@ def test_csv_files(db: Session, orgs: Orgs, factory: Factory, tmp_path: Path) ->
     assert obj is not None
     assert (obj.name, obj.size, obj.mime_type) == ("a.cram", 10, "application/octet-stream")
     assert obj.created_time == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
-    methods = repository.access_methods_of_objects(db, ["c-1"])["c-1"]
-    assert [(m.access_id, m.type, m.url, m.region) for m in methods] == [
-        ("https", "https", "https://x.org/a.cram", "us-east-1"),
-        ("s3", "s3", "s3://b/a.cram", "us-east-1"),
-        ("s3-2", "s3", "s3://mirror/a.cram", "us-east-1"),
+    assert obj.access_methods == [
+        ["https", "https", "https://x.org/a.cram", "us-east-1"],
+        ["s3", "s3", "s3://b/a.cram", "us-east-1"],
+        ["s3-2", "s3", "s3://mirror/a.cram", "us-east-1"],
     ]
     assert repository.aliases_of_objects(db, ["c-1"])["c-1"] == ["old-a", "older-a"]
     assert ingest_file(db, path).files_unchanged == 1
@@ -1021,11 +1009,9 @@ def test_rows_of_every_table_are_written_through_copy(
     assert sorted(repository.aliases_of_objects(db, ["awkward"])["awkward"]) == sorted(
         [awkward, "NULL"]
     )
-    method = db.scalars(select(AccessMethod).where(AccessMethod.object_id == "awkward")).one()
-    assert (method.url, method.region) == ("https://x.org/a?b=c,d", awkward)
+    assert obj.access_methods == [["https", "https", "https://x.org/a?b=c,d", awkward]]
     assert ingest_file(db, path).files_unchanged == 1
     assert db.scalar(select(func.count()).select_from(DrsAlias)) == 2
-    assert db.scalar(select(func.count()).select_from(Checksum)) == 2
 
 
 def test_csv_file_rows_need_a_checksum_and_a_url(

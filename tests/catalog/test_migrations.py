@@ -129,6 +129,7 @@ def test_head_creates_the_enum_types_sequence_and_triggers(fresh_engine: Engine)
         "datasets_enqueue_search",
         "catalog_touched",
         "catalog_raise_generation",
+        "drs_access_methods_valid",
     }
     assert triggers_on(fresh_engine, "audit_events") == {
         "audit_events_append_only",
@@ -273,27 +274,98 @@ def test_0009_keeps_the_checksums_the_constraint_accepts(fresh_engine: Engine) -
     """The cheaper checksum check accepts exactly what the bounded regexes accepted, both ways."""
     migrate.upgrade(fresh_engine, "0008")
     with fresh_engine.connect() as conn:
-        before = checksum_verdicts(conn)
+        before = checksum_verdicts(conn, TABLE_CHECK)
         assert "{64}" in checksum_check(conn)
 
     migrate.upgrade(fresh_engine, "0009")
     with fresh_engine.connect() as conn:
-        after = checksum_verdicts(conn)
+        after = checksum_verdicts(conn, TABLE_CHECK)
         assert "{" not in checksum_check(conn), "no bounded repetition left"
     migrate.downgrade(fresh_engine, "0008")
     with fresh_engine.connect() as conn:
-        down = checksum_verdicts(conn)
+        down = checksum_verdicts(conn, TABLE_CHECK)
 
     assert [checked for _, _, checked, _ in before] == [bounded for *_, bounded in before]
     assert after == before
     assert down == before
 
 
+TABLE_CHECK = "ck_checksums_checksum_format"
+"""The checksum format check of the ``checksums`` table, before migration 0011."""
+
+
 def checksum_check(conn: Connection) -> str:
     definition: str = conn.execute(
-        text(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
-            " WHERE conname = 'ck_checksums_checksum_format'"
-        )
+        text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :name"),
+        {"name": TABLE_CHECK},
     ).scalar_one()
     return definition
+
+
+OBJECTS_AT_0010 = """
+INSERT INTO organizations (id, slug, name, kind)
+VALUES ('00000000-0000-0000-0000-00000000000a', 'org-a', 'A', 'steward');
+INSERT INTO datasets (id, title, steward_id, access_level) VALUES
+    ('00000000-0000-0000-0000-00000000000c', 'D', '00000000-0000-0000-0000-00000000000a', 'open');
+INSERT INTO drs_objects (id, dataset_id, name, size, is_bundle) VALUES
+    ('file', '00000000-0000-0000-0000-00000000000c', 'a.cram', 10, false),
+    ('bundle', '00000000-0000-0000-0000-00000000000c', 'b', 10, true);
+INSERT INTO checksums (object_id, type, checksum) VALUES
+    ('file', 'md5', repeat('a', 32)), ('file', 'sha-256', repeat('b', 64)),
+    ('bundle', 'sha-256', repeat('c', 64));
+INSERT INTO access_methods (object_id, access_id, type, url, region) VALUES
+    ('file', 's3', 's3', 's3://b/a.cram', 'us-east-1'),
+    ('file', 'https', 'https', 'https://x.org/a.cram', NULL),
+    ('file', 'S3-upper', 's3', 's3://c/a.cram', NULL);
+INSERT INTO bundle_members (bundle_id, name, child_id) VALUES ('bundle', 'a.cram', 'file');
+"""
+
+
+def table_rows(conn: Connection) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    checksums = conn.execute(text("SELECT object_id, type, checksum FROM checksums")).all()
+    methods = conn.execute(
+        text("SELECT object_id, access_id, type, url, region FROM access_methods")
+    ).all()
+    return {tuple(r) for r in checksums}, {tuple(r) for r in methods}
+
+
+def test_0011_moves_checksums_and_access_methods_onto_the_object_rows_and_back(
+    fresh_engine: Engine,
+) -> None:
+    migrate.upgrade(fresh_engine, "0010")
+    with fresh_engine.begin() as conn:
+        conn.execute(text(OBJECTS_AT_0010))
+        rows_before = table_rows(conn)
+
+    migrate.upgrade(fresh_engine, "0011")
+
+    with fresh_engine.connect() as conn:
+        objects = conn.execute(
+            text("SELECT id, checksums, access_methods FROM drs_objects ORDER BY id")
+        ).all()
+    assert [tuple(o) for o in objects] == [
+        ("bundle", {"sha-256": "c" * 64}, []),
+        (
+            "file",
+            {"md5": "a" * 32, "sha-256": "b" * 64},
+            [
+                ["S3-upper", "s3", "s3://c/a.cram", None],
+                ["https", "https", "https://x.org/a.cram", None],
+                ["s3", "s3", "s3://b/a.cram", "us-east-1"],
+            ],
+        ),
+    ]
+
+    migrate.downgrade(fresh_engine, "0010")
+
+    with fresh_engine.connect() as conn:
+        assert table_rows(conn) == rows_before
+    assert leftovers(fresh_engine)["functions"] == {
+        "refuse_audit_change",
+        "datasets_raise_row_version",
+        "datasets_enqueue_search",
+        "catalog_touched",
+        "catalog_raise_generation",
+    }
+    assert triggers_on(fresh_engine, "checksums") == {"checksums_catalog_touched"}
+    assert triggers_on(fresh_engine, "access_methods") == {"access_methods_catalog_touched"}

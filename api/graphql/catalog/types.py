@@ -8,7 +8,7 @@ import base64
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import graphene
 
@@ -183,6 +183,22 @@ class Checksum(graphene.ObjectType):
     checksum = graphene.String(required=True, description="Lower-case hex digest.")
 
 
+class ChecksumValue(NamedTuple):
+    type: str
+    checksum: str
+
+
+class AccessMethodValue(NamedTuple):
+    """A row of ``drs_objects.access_methods`` with the steward of the object's dataset, who
+    alone may see the URL."""
+
+    access_id: str
+    type: str
+    url: str
+    region: str | None
+    steward_id: uuid.UUID
+
+
 class AccessMethod(graphene.ObjectType):
     """One way to fetch the object's bytes; signed URLs come from the DRS access endpoint."""
 
@@ -192,10 +208,9 @@ class AccessMethod(graphene.ObjectType):
     url = graphene.String(description="Storage location; visible to the dataset's stewards only.")
 
     @staticmethod
-    def resolve_url(parent: Any, info: graphene.ResolveInfo) -> str | None:
-        steward_id = getattr(parent, "steward_id", None)
-        if steward_id is not None and policies.stewards(ctx(info).principal, steward_id):
-            return str(parent.url)
+    def resolve_url(parent: AccessMethodValue, info: graphene.ResolveInfo) -> str | None:
+        if policies.stewards(ctx(info).principal, parent.steward_id):
+            return parent.url
         return None
 
 
@@ -244,21 +259,20 @@ class DrsObject(graphene.ObjectType):
         return self_uri(ctx(info).drs.hostname, parent.id)
 
     @staticmethod
-    def resolve_checksums(parent: Any, info: graphene.ResolveInfo) -> Any:
-        return ctx(info).loaders.catalog.checksums_by_object_id.get(parent.id)
+    def resolve_checksums(parent: Any, _info: graphene.ResolveInfo) -> list[ChecksumValue]:
+        return [ChecksumValue(*pair) for pair in sorted(parent.checksums.items())]
 
     @staticmethod
     def resolve_aliases(parent: Any, info: graphene.ResolveInfo) -> Any:
         return ctx(info).loaders.catalog.aliases_by_object_id.get(parent.id)
 
     @staticmethod
-    def resolve_access_methods(parent: Any, info: graphene.ResolveInfo) -> Any:
-        loaders = ctx(info).loaders.catalog
-        methods = loaders.access_methods_by_object_id.get(parent.id)
-        dataset = loaders.dataset_by_id.get(parent.dataset_id)
-        for method in methods:
-            method.steward_id = dataset.steward_id
-        return methods
+    def resolve_access_methods(parent: Any, info: graphene.ResolveInfo) -> list[AccessMethodValue]:
+        steward_id = ctx(info).loaders.catalog.dataset_by_id.get(parent.dataset_id).steward_id
+        return [
+            AccessMethodValue(access_id, kind, url, region, steward_id)
+            for access_id, kind, url, region in parent.access_methods
+        ]
 
     @staticmethod
     def resolve_contents(parent: Any, info: graphene.ResolveInfo) -> Any:
