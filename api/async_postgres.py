@@ -2,9 +2,10 @@
 
 The DRS lookup used to run on a thread: under load, handing each lookup to a thread and back
 (the GIL changing hands twice) cost the server as much CPU as the lookup itself, about half a
-millisecond (BENCHMARKS.md). An asynchronous psycopg2 connection sends the statement and the
-event loop waits for its socket, so a lookup costs only its own work, with the same driver and
-the same type conversion as every other connection.
+millisecond (BENCHMARKS.md, DRS, session 4). An asynchronous psycopg2 connection sends the
+statement and the event loop waits for its socket, so a lookup costs only its own work, with
+the same driver as every other connection (JSON is decoded with orjson here, a thousand
+objects' worth at a time). docs/adr/0007-drs-read-path.md says why not asyncpg or psycopg 3.
 
 Asynchronous connections are always autocommit: no BEGIN or COMMIT round trips, nothing held
 between statements. ``force_generic_plan`` makes a prepared statement's first plan its only one.
@@ -25,6 +26,10 @@ import psycopg2.extras
 
 from catalog.prepared import PreparedQuery
 
+CONNECT_SECONDS = 10
+"""A connection attempt that has not completed by then fails (libpq's ``connect_timeout``
+does not apply to asynchronous connections)."""
+
 
 class ConnectionLost(Exception):
     """The server went away under a read (a restart, say): the read may simply run again."""
@@ -40,17 +45,22 @@ async def _ready(raw: Any) -> None:
         woken = loop.create_future()
         fd = raw.fileno()
         if state == psycopg2.extensions.POLL_READ:
-            loop.add_reader(fd, woken.set_result, None)
+            loop.add_reader(fd, _wake, woken)
             try:
                 await woken
             finally:
                 loop.remove_reader(fd)
         else:
-            loop.add_writer(fd, woken.set_result, None)
+            loop.add_writer(fd, _wake, woken)
             try:
                 await woken
             finally:
                 loop.remove_writer(fd)
+
+
+def _wake(woken: asyncio.Future[None]) -> None:
+    if not woken.done():
+        woken.set_result(None)
 
 
 class AsyncConnection:
@@ -71,7 +81,8 @@ class AsyncConnection:
                 self.prepared.add(query.name)
             cursor.execute(query.execute_sql, query.arguments(values))
             await _ready(self.raw)
-            return list(cursor.fetchall())
+            rows: Sequence[tuple[Any, ...]] = cursor.fetchall()
+            return rows
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             if self.raw.closed:
                 raise ConnectionLost(str(exc).strip()) from exc
@@ -84,7 +95,9 @@ class AsyncConnection:
 
 
 class AsyncPool:
-    """Up to ``size`` asynchronous connections; callers beyond that wait for one in turn.
+    """Up to ``size`` asynchronous connections; callers beyond that wait in turn, first come
+    first served: a released connection is handed to the longest waiting caller, never taken
+    by a newcomer.
 
     It holds no asyncio object between calls, so one pool serves every event loop that uses
     it in turn (each test runs its own)."""
@@ -94,7 +107,7 @@ class AsyncPool:
         self._size = size
         self._idle: list[AsyncConnection] = []
         self._open = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
         self._closed = False
 
     @property
@@ -116,8 +129,13 @@ class AsyncPool:
             self._discard(connection)
 
     def close(self) -> None:
+        """Idle connections close now, busy ones when released; waiting callers are refused."""
         self._closed = True
         self.discard_idle()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(RuntimeError("the read pool is closed"))
 
     async def _acquire(self) -> AsyncConnection:
         while True:
@@ -126,56 +144,66 @@ class AsyncPool:
             if self._idle:
                 return self._idle.pop()
             if self._open < self._size:
-                self._open += 1
-                try:
-                    return await self._connect()
-                except BaseException:
-                    self._open -= 1
-                    self._wake_one()
-                    raise
-            await self._wait_for_release()
+                return await self._connect()
+            handed = await self._wait()
+            if handed is not None:
+                return handed
+
+    async def _wait(self) -> AsyncConnection | None:
+        """A connection handed over by ``_release``, or None when a slot opened instead."""
+        waiter: asyncio.Future[AsyncConnection | None]
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            elif waiter.done() and not waiter.cancelled():
+                handed = waiter.result()
+                if handed is None:
+                    self._hand(None)
+                else:
+                    self._release(handed)
+            raise
 
     async def _connect(self) -> AsyncConnection:
-        raw = psycopg2.connect(**self._connect_kwargs, async_=True)
+        self._open += 1
+        raw = None
         try:
-            await _ready(raw)
+            raw = psycopg2.connect(**self._connect_kwargs, async_=True)
+            async with asyncio.timeout(CONNECT_SECONDS):
+                await _ready(raw)
         except BaseException:
-            raw.close()
+            if raw is not None:
+                raw.close()
+            self._open -= 1
+            self._hand(None)
             raise
         psycopg2.extras.register_uuid(conn_or_curs=raw)  # type: ignore[no-untyped-call]
         psycopg2.extras.register_default_json(raw, loads=orjson.loads)
         psycopg2.extras.register_default_jsonb(raw, loads=orjson.loads)
         return AsyncConnection(raw)
 
-    async def _wait_for_release(self) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._wake_one()
-            else:
-                self._waiters.remove(waiter)
-            raise
-
     def _release(self, connection: AsyncConnection) -> None:
         if connection.reusable and not self._closed:
-            self._idle.append(connection)
+            if not self._hand(connection):
+                self._idle.append(connection)
         else:
             self._discard(connection)
-        self._wake_one()
+            self._hand(None)
 
     def _discard(self, connection: AsyncConnection) -> None:
-        """A command still running (its read was cancelled) is cancelled on the server too."""
-        if not connection.raw.closed and connection.raw.isexecuting():
-            connection.raw.cancel()
+        """Closing is enough to stop a command still running (its read was cancelled): the
+        server checks its clients every ``client_connection_check_interval``."""
         connection.raw.close()
         self._open -= 1
 
-    def _wake_one(self) -> None:
+    def _hand(self, handed: AsyncConnection | None) -> bool:
+        """``handed`` to the longest waiting caller, if any is still waiting."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
-                return
+                waiter.set_result(handed)
+                return True
+        return False

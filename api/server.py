@@ -25,6 +25,8 @@ from catalog.db import make_engine
 from search.indexing import start_indexer
 
 WORKER_APP = "api.server:worker_app"
+GC_YOUNG_THRESHOLD = 50_000
+"""Allocations between collections of the youngest generation (CPython's default: 700)."""
 
 
 def serve(
@@ -90,10 +92,6 @@ def worker_app() -> Starlette:
     app = create_app(settings, session_factory(engine))
     settle_heap()
     return app
-
-
-GC_YOUNG_THRESHOLD = 50_000
-"""Allocations between collections of the youngest generation (CPython's default: 700)."""
 
 
 def settle_heap() -> None:

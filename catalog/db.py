@@ -51,12 +51,25 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
+READ_OPTIONS = f"{SESSION_OPTIONS} -c plan_cache_mode=force_generic_plan" + (
+    " -c client_connection_check_interval=1000"
+)
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
+
 def read_connect_kwargs(engine: Engine) -> dict[str, Any]:
     """``psycopg2.connect`` arguments for connections to ``engine``'s database that only run
-    prepared reads on hot paths (``api.async_postgres``): the usual session settings, and
-    prepared statements always run with their generic plan, so they are never planned again."""
+    prepared reads on hot paths (``api.async_postgres``). Prepared statements run with their
+    generic plan, so they are never planned again; the server gives up a statement within a
+    second of its client going away (a cancelled read closes its connection); TCP keepalives
+    notice a server that vanished without closing the connection."""
     _, kwargs = engine.dialect.create_connect_args(engine.url)
-    return {**kwargs, "options": f"{SESSION_OPTIONS} -c plan_cache_mode=force_generic_plan"}
+    return {**kwargs, **KEEPALIVES, "options": READ_OPTIONS}
 
 
 LOCK_NOT_AVAILABLE = "55P03"

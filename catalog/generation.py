@@ -12,7 +12,6 @@ generation: the generation and the data it counts become visible in the same com
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
 
 from catalog.models import CatalogGeneration
 from catalog.prepared import PreparedQuery
@@ -60,7 +59,4 @@ request, so counting them would leave nothing cacheable. A test holds every tabl
 the two lists."""
 
 CURRENT = PreparedQuery("atrium_catalog_generation", select(CatalogGeneration.generation))
-
-
-def current(connection: Connection) -> int:
-    return int(CURRENT.rows(connection, {})[0][0])
+"""Asked before every cacheable GraphQL request, so it is prepared once per connection."""

@@ -6,7 +6,8 @@ skips the planning on every later request. Each statement is written with SQLAlc
 follows the models, and compiled once to SQL with ``$n`` parameters for ``PREPARE``.
 
 Prepared statements live in the database session, not in a transaction: a rollback keeps them,
-and which statements a connection holds is remembered in that connection's ``info``. Poolers
+and which statements a connection holds is remembered with it (a SQLAlchemy connection's
+``info``, or ``api.async_postgres.AsyncConnection.prepared``). Poolers
 that share one server session between clients per transaction (PgBouncer's transaction mode)
 cannot carry them; put Atrium behind session pooling or none.
 """

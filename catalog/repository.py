@@ -15,12 +15,13 @@ from sqlalchemy import (
     ARRAY,
     Select,
     Text,
-    and_,
     bindparam,
     false,
     func,
+    literal,
     or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.engine import Connection
@@ -140,18 +141,14 @@ def page_of_datasets(
     after: tuple[Any, str] | None,
     limit: int,
 ) -> Sequence[Dataset]:
-    """A keyset page ordered by (sort value, accession): stable however deep the page."""
+    """A keyset page ordered by (sort value, accession): stable however deep the page. The
+    cursor is a row comparison, which the sort's (value, accession) index bounds directly."""
     column = SORT_COLUMNS[sort]
     if after is not None:
         value, accession = after
-        if descending:
-            stmt = stmt.where(
-                or_(column < value, and_(column == value, Dataset.accession < accession))
-            )
-        else:
-            stmt = stmt.where(
-                or_(column > value, and_(column == value, Dataset.accession > accession))
-            )
+        key = tuple_(column, Dataset.accession)
+        bound = tuple_(literal(value, column.type), literal(accession, Dataset.accession.type))
+        stmt = stmt.where(key < bound if descending else key > bound)
     order = (column.desc(), Dataset.accession.desc()) if descending else (column, Dataset.accession)
     return session.scalars(stmt.order_by(*order).limit(limit)).all()
 

@@ -1,10 +1,12 @@
 """The GA4GH DRS 1.5 routes under /ga4gh/drs/v1.
 
-Each request resolves its objects in one prepared SQL statement (ids or aliases, children as
-JSON, the caller's active grant as an EXISTS), decides access with
+Each request resolves its objects with one prepared SQL statement per ``CHUNK`` keys (ids or
+aliases, the object row with its checksums and access methods, aliases and bundle members as
+arrays, the caller's active grant as an EXISTS), decides access with
 ``governance.access.read_bytes``, and answers with DRS documents or GA4GH ``Error`` bodies.
 Lookups run on ``ReadConnections`` (autocommit, nothing written); issuing an access URL runs
-in a session's transaction with the audit event it appends.
+in a session's transaction with the audit event it appends. Plain ``GET /objects/{id}`` comes
+through ``api.drs.fast_path`` to the same ``object_response``.
 """
 
 from __future__ import annotations
@@ -238,13 +240,17 @@ async def resolve(
     return principal, results
 
 
-def _lookup(principal: Principal, now: datetime, keys: Sequence[str]) -> dict[str, Any]:
-    return {"keys": list(dict.fromkeys(keys)), "user_id": principal.user_id, "now": now}
+def _lookup(principal: Principal, now: datetime, keys: list[str]) -> dict[str, Any]:
+    return {"keys": keys, "user_id": principal.user_id, "now": now}
 
 
 CHUNK = 250
-"""Keys per statement of a large lookup: the chunks run at once on separate connections, so
-Postgres resolves a 1,000-id bulk request on every core instead of one."""
+"""Keys per statement of a large lookup: up to ``CHUNKS_AT_ONCE`` chunks run at once on
+separate connections, so Postgres resolves a 1,000-id bulk request on every core instead of
+one, and a larger one (the limit is configurable) cannot take every read connection. Each chunk
+is its own snapshot: a grant revoked while a bulk request runs may count for some of its
+objects and not others, as it would for requests a moment apart."""
+CHUNKS_AT_ONCE = 4
 
 
 async def _read_records(
@@ -252,16 +258,21 @@ async def _read_records(
 ) -> dict[str, repository.DrsRecord]:
     wanted = list(dict.fromkeys(keys))
     chunks = [wanted[start : start + CHUNK] for start in range(0, len(wanted), CHUNK)]
-    answers = await asyncio.gather(
-        *(reads.rows(LOOKUP, _lookup(principal, now, chunk)) for chunk in chunks)
-    )
-    return repository.drs_records(wanted, [row for rows in answers for row in rows])
+    rows: list[tuple[Any, ...]] = []
+    for first in range(0, len(chunks), CHUNKS_AT_ONCE):
+        wave = chunks[first : first + CHUNKS_AT_ONCE]
+        answers = await asyncio.gather(
+            *(reads.rows(LOOKUP, _lookup(principal, now, chunk)) for chunk in wave)
+        )
+        rows.extend(row for answer in answers for row in answer)
+    return repository.drs_records(wanted, rows)
 
 
 def _records(
     connection: Connection, principal: Principal, now: datetime, keys: Sequence[str]
 ) -> dict[str, repository.DrsRecord]:
-    return repository.drs_records(keys, LOOKUP.rows(connection, _lookup(principal, now, keys)))
+    wanted = list(dict.fromkeys(keys))
+    return repository.drs_records(wanted, LOOKUP.rows(connection, _lookup(principal, now, wanted)))
 
 
 def decide(

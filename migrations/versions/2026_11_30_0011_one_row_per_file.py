@@ -120,7 +120,26 @@ MOVE_OUT = [
 ]
 
 
+WITHOUT_CHECKSUM = """
+SELECT id FROM drs_objects o WHERE NOT EXISTS (SELECT FROM checksums c WHERE c.object_id = o.id)
+ORDER BY id LIMIT 10
+"""
+
+
+def _refuse_objects_without_checksums() -> None:
+    """The new constraint requires a checksum that the old tables did not (every writer gave
+    one): say which objects lack one, rather than Postgres' bare constraint violation."""
+    missing = op.get_bind().execute(sa.text(WITHOUT_CHECKSUM)).scalars().all()
+    if missing:
+        raise RuntimeError(
+            "these DRS objects have no checksum, which revision 0011 requires (first 10): "
+            + ", ".join(missing)
+            + "; give each one a checksum (or delete it) and upgrade again"
+        )
+
+
 def upgrade() -> None:
+    _refuse_objects_without_checksums()
     op.execute(FUNCTION)
     op.add_column(
         "drs_objects",

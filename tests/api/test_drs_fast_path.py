@@ -76,21 +76,32 @@ def test_a_plain_get_is_answered_by_the_fast_path_as_post_is_by_the_routes(
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("path", "expected_id"),
     [
-        f"{OBJECTS}/open-a?expand=true",
-        f"{OBJECTS}/{ALIAS_WITH_SLASH}",
-        f"{OBJECTS}/open-a/access/https",
-        "/ga4gh/drs/v1/service-info",
+        (f"{OBJECTS}/open-a?expand=true", "open-a"),
+        (f"{OBJECTS}/{ALIAS_WITH_SLASH}", "open-a"),
+        (f"{OBJECTS}/bundle-outer?expand=false", "bundle-outer"),
     ],
 )
-def test_every_other_request_goes_on_to_the_routes(
-    client: TestClient, catalog: Catalog, taken: list[str], path: str
+def test_every_other_object_request_goes_on_to_the_routes(
+    client: TestClient, catalog: Catalog, taken: list[str], path: str, expected_id: str
 ) -> None:
     response = client.get(path)
     assert taken == []
-    assert response.status_code in (200, 400, 404)
-    assert "msg" in response.json() or response.status_code == 200
+    assert response.status_code == 200
+    assert response.json()["id"] == expected_id
+
+
+def test_access_urls_go_on_to_the_routes(
+    client: TestClient, catalog: Catalog, taken: list[str]
+) -> None:
+    methods = client.get(f"{OBJECTS}/open-a").json()["access_methods"]
+    assert taken == ["open-a"]
+    inline = next(m for m in methods if "access_url" in m)
+    response = client.get(f"{OBJECTS}/open-a/access/{inline['access_id']}")
+    assert taken == ["open-a"]
+    assert response.status_code == 200
+    assert response.json()["url"] == inline["access_url"]["url"]
 
 
 def test_an_unexpected_failure_is_a_bare_500(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from starlette.testclient import TestClient
 
 from catalog import service
@@ -198,6 +201,44 @@ def test_datasets_pages_are_stable_and_complete(client: TestClient, factory: Fac
         after = page["pageInfo"]["endCursor"]
     assert pages == 3
     assert seen == sorted((d.participant_count or 0 for d in made), reverse=True)
+
+
+@pytest.mark.parametrize("field", ["PARTICIPANTS", "TITLE", "UPDATED_AT", "ACCESSION"])
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+def test_pages_walk_every_order_through_ties(
+    client: TestClient, factory: Factory, field: str, direction: str
+) -> None:
+    """The cursor compares (sort value, accession) as a row: ties continue by accession."""
+    steward = factory.organization()
+    for n in range(7):
+        factory.dataset(
+            steward, publish=True, title=f"Same title {n % 2}", participant_count=(n % 3) * 10
+        )
+    query = """query($after: String, $steward: String, $field: DatasetSortField!,
+                     $direction: SortDirection!) {
+      datasets(first: 2, after: $after, orderBy: {field: $field, direction: $direction},
+               filter: {steward: $steward}) {
+        pageInfo { hasNextPage endCursor }
+        edges { node { accession title participantCount updatedAt } }
+      } }"""
+    variables: dict[str, Any] = {"steward": steward.slug, "field": field, "direction": direction}
+    nodes: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = gql(client, query, {**variables, "after": after})["datasets"]
+        nodes += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    value = {
+        "PARTICIPANTS": lambda n: n["participantCount"],
+        "TITLE": lambda n: n["title"],
+        "UPDATED_AT": lambda n: n["updatedAt"],
+        "ACCESSION": lambda n: n["accession"],
+    }[field]
+    expected = sorted(nodes, key=lambda n: (value(n), n["accession"]), reverse=direction == "DESC")
+    assert len(nodes) == 7
+    assert [n["accession"] for n in nodes] == [n["accession"] for n in expected]
 
 
 def test_cursor_of_another_ordering_is_refused(client: TestClient, factory: Factory) -> None:

@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth.issuer import BuiltinIssuer
 from api.database import ReadConnections
 from api.drs.routes import LOOKUP
-from catalog import service
+from catalog import repository, service
 from catalog.models import Organization
 from catalog.prepared import PREPARED, PreparedQuery
+from catalog.principals import SYSTEM
+from catalog.schemas import BundleCreate
 from tests.factories import Factory
 
 ORGANIZATION_BY_SLUG = PreparedQuery(
@@ -96,23 +98,34 @@ def test_pooled_reads_autocommit_with_generic_plans(reads: ReadConnections) -> N
 def test_pooled_rows_equal_the_sync_rows_types_included(
     reads: ReadConnections, committed_sessions: sessionmaker[Session], issuer: BuiltinIssuer
 ) -> None:
-    """UUIDs, timestamps, enums as text, JSON decoded: the DRS lookup reads the same on both."""
+    """UUIDs, timestamps, enums as text, JSON and arrays decoded: the DRS lookup of files and
+    of a bundle reads the same on both."""
     with committed_sessions.begin() as session:
         factory = Factory(session, issuer=issuer)
-        dataset = factory.dataset(access_level="controlled", publish=True)
+        dataset = factory.dataset(access_level="controlled")
         ids = factory.files(dataset, 3)
+        members = [{"name": f"m{i}", "object_id": object_id} for i, object_id in enumerate(ids)]
+        bundle = BundleCreate.model_validate(
+            {"id": "parity-bundle", "name": "parity", "members": members}
+        )
+        service.create_bundle(session, SYSTEM, accession=dataset.accession, data=bundle)
+        service.publish_dataset(session, SYSTEM, accession=dataset.accession)
         factory.grant("carol", dataset)
         user_id = service.principal_for(
             session.connection(), issuer=issuer.issuer, subject="carol"
         ).user_id
-    values = {"keys": [*ids, "unknown"], "user_id": user_id, "now": datetime.now(UTC)}
+    keys = [*ids, "parity-bundle", "unknown"]
+    values = {"keys": keys, "user_id": user_id, "now": datetime.now(UTC)}
     pooled = read(reads, LOOKUP, **values)
     with committed_sessions() as session:
         expected = LOOKUP.rows(session.connection(), values)
-    assert len(pooled) == 3
+    assert len(pooled) == 4
     assert sorted(pooled) == sorted(tuple(row) for row in expected)
     assert {type(row[1]) for row in pooled} == {uuid.UUID}
     assert all(row[-1] is True for row in pooled)
+    records = repository.drs_records(keys, pooled)
+    assert [m[1] for m in records["parity-bundle"].members] == ids
+    assert records[ids[0]].access_methods[0][1] == "s3"
 
 
 def test_a_dead_pooled_connection_is_replaced_and_the_read_runs_again(
@@ -163,15 +176,110 @@ def test_a_cancelled_read_is_stopped_on_the_server_and_its_connection_dropped(
     asyncio.run(cancel_a_long_read())
     assert time.monotonic() - started < 5
     assert reads.open_connections == 0
-    with committed_sessions() as session:
-        sleeping = session.scalar(
-            text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'EXECUTE test_sleep%'")
-        )
-    assert sleeping == 0
+    assert wait_until_no_backend_sleeps(committed_sessions, seconds=10)
     assert read(reads, SLEEP, seconds=0) == [("",)]
 
 
-def test_a_closed_pool_refuses_reads(reads: ReadConnections) -> None:
-    reads.close()
+def wait_until_no_backend_sleeps(sessions: sessionmaker[Session], *, seconds: float) -> bool:
+    """The server notices a closed client within ``client_connection_check_interval``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with sessions() as session:
+            sleeping = session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE query LIKE 'EXECUTE test_sleep%' AND state = 'active'"
+                )
+            )
+        if sleeping == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_waiting_readers_are_served_first_come_first_served(
+    committed_sessions: sessionmaker[Session],
+) -> None:
+    reads = ReadConnections(committed_sessions, pool_size=1)
+    served: list[int] = []
+
+    async def reader(n: int) -> None:
+        await reads.rows(SLEEP, {"seconds": 0.05})
+        served.append(n)
+
+    async def arrivals() -> None:
+        tasks = []
+        for n in range(4):
+            tasks.append(asyncio.create_task(reader(n)))
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*tasks)
+
+    try:
+        asyncio.run(arrivals())
+    finally:
+        reads.close()
+    assert served == [0, 1, 2, 3]
+
+
+def test_a_reader_cancelled_while_waiting_leaves_the_pool_whole(
+    committed_sessions: sessionmaker[Session],
+) -> None:
+    """Whether it is cancelled before or after a connection was handed to it."""
+    reads = ReadConnections(committed_sessions, pool_size=1)
+
+    async def scenario() -> list[Any]:
+        holder = asyncio.create_task(reads.rows(SLEEP, {"seconds": 0.1}))
+        await asyncio.sleep(0.02)
+        early = asyncio.create_task(reads.rows(BACKEND_PID, {}))
+        late = asyncio.create_task(reads.rows(BACKEND_PID, {}))
+        last = asyncio.create_task(reads.rows(BACKEND_PID, {}))
+        await asyncio.sleep(0.02)
+        early.cancel()
+        await holder
+        late.cancel()  # the connection may already be handed to it: it must pass it on
+        outcomes = await asyncio.gather(early, late, last, return_exceptions=True)
+        return [type(o).__name__ if isinstance(o, BaseException) else "rows" for o in outcomes]
+
+    try:
+        assert asyncio.run(scenario()) == ["CancelledError", "CancelledError", "rows"]
+        assert reads.open_connections == 1
+        assert read(reads, BACKEND_PID)[0][0] > 0
+    finally:
+        reads.close()
+
+
+def test_closing_the_pool_refuses_reads_and_releases_waiting_readers(
+    committed_sessions: sessionmaker[Session],
+) -> None:
+    reads = ReadConnections(committed_sessions, pool_size=1)
+
+    async def scenario() -> list[str]:
+        holder = asyncio.create_task(reads.rows(SLEEP, {"seconds": 0.1}))
+        await asyncio.sleep(0.02)
+        waiting = [asyncio.create_task(reads.rows(BACKEND_PID, {})) for _ in range(3)]
+        await asyncio.sleep(0.02)
+        reads.close()
+        outcomes = await asyncio.gather(holder, *waiting, return_exceptions=True)
+        return [str(o) if isinstance(o, BaseException) else "rows" for o in outcomes]
+
+    assert asyncio.run(scenario()) == ["rows"] + ["the read pool is closed"] * 3
+    assert reads.open_connections == 0
     with pytest.raises(RuntimeError, match="closed"):
         read(reads, BACKEND_PID)
+
+
+def test_a_failed_connection_attempt_frees_its_slot(
+    committed_sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = ReadConnections(committed_sessions, pool_size=1)
+    assert reads._pool is not None
+    good = reads._pool._connect_kwargs
+    monkeypatch.setattr(reads._pool, "_connect_kwargs", {**good, "dbname": "no_such_database"})
+    try:
+        with pytest.raises(psycopg2.OperationalError, match="no_such_database"):
+            read(reads, BACKEND_PID)
+        assert reads.open_connections == 0
+        monkeypatch.setattr(reads._pool, "_connect_kwargs", good)
+        assert read(reads, BACKEND_PID)[0][0] > 0
+    finally:
+        reads.close()

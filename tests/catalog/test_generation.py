@@ -13,7 +13,8 @@ from tests.factories import Factory
 
 def current(engine: Engine) -> int:
     with engine.connect() as connection:
-        return generation.current(connection)
+        ((value,),) = generation.CURRENT.rows(connection, {})
+        return int(value)
 
 
 def test_one_committed_transaction_moves_it_once(committed_engine: Engine, issuer) -> None:  # type: ignore[no-untyped-def]

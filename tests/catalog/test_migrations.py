@@ -321,6 +321,18 @@ INSERT INTO bundle_members (bundle_id, name, child_id) VALUES ('bundle', 'a.cram
 """
 
 
+def test_0011_names_objects_without_a_checksum_and_changes_nothing(fresh_engine: Engine) -> None:
+    migrate.upgrade(fresh_engine, "0010")
+    with fresh_engine.begin() as conn:
+        conn.execute(text(OBJECTS_AT_0010))
+        conn.execute(text("DELETE FROM checksums WHERE object_id = 'bundle'"))
+    with pytest.raises(RuntimeError, match=r"no checksum.*: bundle; give each one"):
+        migrate.upgrade(fresh_engine, "0011")
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
+        assert conn.execute(text("SELECT count(*) FROM checksums")).scalar() == 2
+
+
 def table_rows(conn: Connection) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
     checksums = conn.execute(text("SELECT object_id, type, checksum FROM checksums")).all()
     methods = conn.execute(
