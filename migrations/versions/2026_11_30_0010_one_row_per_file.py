@@ -120,7 +120,13 @@ MOVE_OUT = [
 ]
 
 
+# Moving the rows rewrites every object: on a large catalog that takes longer than the 60 s
+# Atrium's connections allow a statement.
+NO_STATEMENT_TIMEOUT = "SET LOCAL statement_timeout = 0"
+
+
 def upgrade() -> None:
+    op.execute(NO_STATEMENT_TIMEOUT)
     op.execute(FUNCTION)
     op.add_column(
         "drs_objects",
@@ -150,6 +156,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(NO_STATEMENT_TIMEOUT)
     op.create_table(
         "access_methods",
         sa.Column("object_id", sa.String(length=255), nullable=False),
