@@ -5,12 +5,12 @@ target tables apply as they do to any insert."""
 from __future__ import annotations
 
 import io
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
+import orjson
 from sqlalchemy.orm import Session
 
 from catalog.db import Base
@@ -99,5 +99,5 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return array_value(value)
     if isinstance(value, dict):
-        return text_value(json.dumps(value))
+        return text_value(orjson.dumps(value).decode())
     raise TypeError(f"no COPY text format for {type(value).__name__}")

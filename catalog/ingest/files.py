@@ -78,14 +78,33 @@ UPDATE ingest_chunk c SET id = a.id, minted = false
 FROM unnest(%(lines)s::integer[], %(ids)s::text[]) AS a(line, id)
 WHERE c.line = a.line
 """
+# Files the catalog has are unchanged ('e'), or changed ('c') when any of their columns or their
+# set of aliases differ (access methods and aliases compared in the order every writer stores
+# them in, C collation): one lookup per file decides both, and only the verdicts are joined back
+# (joining the staged rows with the catalog's made sorts wide enough to spill). Returns how many
+# changed.
 MARK_EXISTING = """
-UPDATE ingest_chunk c
-SET state = 'e', existing_dataset = x.dataset_id, existing_bundle = x.is_bundle
-FROM ingest_chunk s
-CROSS JOIN LATERAL (
-    SELECT dataset_id, is_bundle FROM drs_objects WHERE id = s.id LIMIT 1
-) x
-WHERE c.line = s.line
+WITH found AS MATERIALIZED (
+    SELECT s.line, x.dataset_id, x.is_bundle, CASE WHEN
+        (x.name, x.size, x.mime_type, x.version, x.description, x.checksums, x.access_methods)
+            IS DISTINCT FROM
+            (s.name, s.size, s.mime_type, s.version, s.description, s.checksums, s.methods)
+        OR (s.created_time IS NOT NULL AND s.created_time <> x.created_time)
+        OR s.aliases <> ARRAY(
+            SELECT a.alias FROM drs_aliases a WHERE a.object_id = s.id ORDER BY a.alias COLLATE "C")
+        THEN 'c' ELSE 'e' END AS state
+    FROM ingest_chunk s
+    CROSS JOIN LATERAL (
+        SELECT dataset_id, is_bundle, name, size, mime_type, version, description, created_time,
+               checksums, access_methods
+        FROM drs_objects WHERE id = s.id LIMIT 1
+    ) x
+), marked AS (
+    UPDATE ingest_chunk c
+    SET state = f.state, existing_dataset = f.dataset_id, existing_bundle = f.is_bundle
+    FROM found f WHERE c.line = f.line
+)
+SELECT count(*) FILTER (WHERE state = 'c') FROM found
 """
 # Ids and aliases share one namespace: each may appear once in a file. This remembers the
 # chunk's keys and returns every occurrence of a key that an earlier chunk used (with the line
@@ -135,24 +154,6 @@ LEFT JOIN LATERAL (
 WHERE c.aliases <> '{}' AND (x.id IS NOT NULL OR a.object_id IS NOT NULL)
 """
 DROP_LINES = "DELETE FROM ingest_chunk WHERE line = ANY(%(lines)s)"
-# An existing file changed when any of its columns or its set of aliases differ; access methods
-# and aliases are compared in the order every writer stores them in (C collation).
-MARK_CHANGED = """
-UPDATE ingest_chunk c SET state = 'c'
-FROM ingest_chunk s
-CROSS JOIN LATERAL (
-    SELECT name, size, mime_type, version, description, created_time, checksums, access_methods
-    FROM drs_objects WHERE id = s.id LIMIT 1
-) x
-WHERE s.state = 'e' AND c.line = s.line AND (
-    (x.name, x.size, x.mime_type, x.version, x.description, x.checksums, x.access_methods)
-        IS DISTINCT FROM
-        (s.name, s.size, s.mime_type, s.version, s.description, s.checksums, s.methods)
-    OR (s.created_time IS NOT NULL AND s.created_time <> x.created_time)
-    OR s.aliases <> ARRAY(
-        SELECT a.alias FROM drs_aliases a WHERE a.object_id = s.id ORDER BY a.alias COLLATE "C")
-)
-"""
 RETIRED = "SELECT line, id FROM ingest_chunk WHERE state <> 'e' AND dataset_id = ANY(%(ids)s)"
 UPDATE_CHANGED = """
 UPDATE drs_objects x
@@ -294,11 +295,11 @@ class FileLoader:
         cursor.copy_expert(COPY_CHUNK, io.BytesIO(rows), size=len(rows))
         refused = self._adopt() if adoptable else []
         cursor.execute(MARK_EXISTING)
-        existing = cursor.rowcount
+        changed = cursor.fetchall()[0][0]
         refused += self._check()
         if refused:
             cursor.execute(DROP_LINES, {"lines": refused})
-        self._merge(existing, [ref.id for ref in refs.values() if ref.retired])
+        self._merge(changed, [ref.id for ref in refs.values() if ref.retired])
 
     def _rows(self, chunk: list[_Staged], refs: dict[str, DatasetRef]) -> bytes:
         """The chunk's COPY text. This runs on the writer thread while Postgres waits for it,
@@ -352,12 +353,10 @@ class FileLoader:
                 refused.append(line)
         return refused
 
-    def _merge(self, existing: int, retired: list[uuid.UUID]) -> None:
+    def _merge(self, changed: int, retired: list[uuid.UUID]) -> None:
+        """``changed`` counts the changed files staged before refused lines were dropped: a
+        few more than will be written, at most."""
         cursor = self._cursor
-        changed = 0
-        if existing > 0:
-            cursor.execute(MARK_CHANGED)
-            changed = cursor.rowcount
         if retired:
             cursor.execute(RETIRED, {"ids": retired})
             lines = []

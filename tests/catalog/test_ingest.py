@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg2.errors
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -639,6 +640,33 @@ def test_a_file_with_one_bad_line_at_the_end_writes_nothing(
     ]
     assert {table: count(db, table) for table in (*TABLES, "audit_events")} == before
     assert dataset(db, existing.accession).title != "Changed"
+
+
+def test_a_row_the_database_refuses_fails_the_ingest_naming_its_rule(
+    db: Session,
+    orgs: Orgs,
+    accession: Callable[[], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows that get past input validation (here a staging row spoilt on its way) still meet
+    the database's own checks: the file is refused with the constraint's name, and nothing of
+    it stays."""
+    stage = file_loader._copy_row
+    monkeypatch.setattr(
+        file_loader,
+        "_copy_row",
+        lambda line, record: stage(line, record).replace('"md5": "', '"md5": "g'),
+    )
+    before = {table: count(db, table) for table in (*TABLES, "audit_events")}
+    acc = accession()
+    path = jsonl(tmp_path / "spoilt.jsonl", a_dataset(orgs, acc), a_file(acc, "f-1"))
+
+    with pytest.raises(psycopg2.errors.CheckViolation) as refusal:
+        ingest_file(db, path)
+
+    assert refusal.value.diag.constraint_name == "ck_drs_objects_checksum_format"
+    assert {table: count(db, table) for table in (*TABLES, "audit_events")} == before
 
 
 def test_problems_stop_at_the_limit(
