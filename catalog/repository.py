@@ -553,11 +553,35 @@ class DrsRecord:
     has_active_grant: bool
 
 
-def drs_statement(grant_exists: Callable[[Any], Any]) -> Select[Any]:
+CALLER = (
+    select(User.id)
+    .where(
+        User.issuer == bindparam("issuer", type_=Text),
+        User.subject == bindparam("subject", type_=Text),
+    )
+    .scalar_subquery()
+)
+"""The calling user's id (bind parameters ``issuer`` and ``subject``), NULL for anonymous or
+unknown callers: Postgres evaluates it once per statement."""
+
+CALLER_ROLES = (
+    select(
+        func.json_agg(
+            func.json_build_array(
+                RoleAssignment.role, RoleAssignment.organization_id, RoleAssignment.committee_id
+            )
+        )
+    )
+    .where(RoleAssignment.user_id == CALLER)
+    .scalar_subquery()
+)
+
+
+def drs_statement(grant_exists: Callable[[Any, Any], Any]) -> Select[Any]:
     """The statement that resolves objects by id or alias (bind parameter ``keys``) with
     everything a DRS document and its access decision need, in one round trip: aliases and
-    bundle members as arrays of the same row, and ``grant_exists(dataset_id)``, the caller's
-    access check."""
+    bundle members as arrays of the same row, ``grant_exists(dataset_id, user_id)`` for the
+    caller, and the caller's id and roles, so a signed-in request needs no second statement."""
     aliases_of = (
         select(func.array_agg(DrsAlias.alias))
         .where(DrsAlias.object_id == DrsObject.id)
@@ -579,7 +603,9 @@ def drs_statement(grant_exists: Callable[[Any], Any]) -> Select[Any]:
             DrsObject.access_methods,
             aliases_of,
             members_of,
-            grant_exists(Dataset.id),
+            grant_exists(Dataset.id, CALLER),
+            CALLER,
+            CALLER_ROLES,
         )
         .join(Dataset, Dataset.id == DrsObject.dataset_id)
         .where(DrsObject.id.in_(_ids_or_aliases()))
@@ -596,7 +622,7 @@ def drs_records(keys: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[st
     for row in rows:
         obj = DrsRow(*row[:width])
         (accession, level, status, steward_id, sums, methods, aliases, members, granted) = row[
-            width:
+            width : width + 9
         ]
         record = DrsRecord(
             object=obj,
@@ -614,6 +640,19 @@ def drs_records(keys: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[st
             if key in asked:
                 found[key] = record
     return found
+
+
+def caller_roles(rows: Sequence[tuple[Any, ...]]) -> Roles | None:
+    """The caller's id and roles as ``drs_statement`` read them (every row carries them), or
+    None when no row came back or the caller is not a known user."""
+    if not rows or rows[0][-2] is None:
+        return None
+    user_id, roles = rows[0][-2], rows[0][-1] or []
+    return user_id, [(role, _uuid(org), _uuid(committee)) for role, org, committee in roles]
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value is not None else None
 
 
 def object_totals(session: Session) -> tuple[int, int]:

@@ -59,12 +59,16 @@ def active(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     )
 
 
-def has_active_grant(dataset_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
-    """An EXISTS clause, with bind parameters ``user_id`` and ``now``, to embed in the query
-    that loads the objects, so the access decision costs no extra round trip."""
+def has_active_grant(
+    dataset_id: ColumnElement[uuid.UUID], user_id: ColumnElement[uuid.UUID] | None = None
+) -> ColumnElement[bool]:
+    """An EXISTS clause, with bind parameter ``now`` (and ``user_id`` unless ``user_id`` is
+    given), to embed in the query that loads the objects, so the access decision costs no
+    extra round trip."""
     now = bindparam("now", type_=DateTime(timezone=True))
+    grantee = user_id if user_id is not None else bindparam("user_id", type_=UUID)
     return exists().where(
-        AccessGrant.user_id == bindparam("user_id", type_=UUID),
+        AccessGrant.user_id == grantee,
         AccessGrant.dataset_id == dataset_id,
         active(now),
     )

@@ -2,7 +2,7 @@
 
 Each request resolves its objects with one prepared SQL statement per ``CHUNK`` keys (ids or
 aliases, the object row with its checksums and access methods, aliases and bundle members as
-arrays, the caller's active grant as an EXISTS), decides access with
+arrays, the caller's active grant as an EXISTS, the caller's id and roles), decides access with
 ``governance.access.read_bytes``, and answers with DRS documents or GA4GH ``Error`` bodies.
 Lookups run on ``ReadConnections`` (autocommit, nothing written); issuing an access URL runs
 in a session's transaction with the audit event it appends. Plain ``GET /objects/{id}`` comes
@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.auth.principals import principal_from_claims, read_principal
+from api.auth.principals import principal_from_claims
 from api.database import ReadConnections
 from api.drs.documents import (
     authorizations_document,
@@ -41,11 +41,11 @@ from api.drs.documents import (
 )
 from api.drs.uris import object_key
 from api.json_response import JSONResponse
-from catalog import audit, repository
+from catalog import audit, repository, service
 from catalog.errors import AtriumError, Forbidden, Invalid, NotFound, Unauthenticated
 from catalog.models import AccessLevel, DatasetStatus
 from catalog.prepared import PreparedQuery
-from catalog.principals import Principal
+from catalog.principals import ANONYMOUS, Principal
 from catalog.storage import Storage, StorageError
 from governance import repository as grants
 from governance.access import DatasetAccessFacts, Decision, dataset_url, read_bytes
@@ -218,11 +218,14 @@ async def resolve(
     expand: bool,
 ) -> tuple[Principal, list[Resolved]]:
     """On the read connections: one statement per ``CHUNK`` keys (and one per level of an
-    expanded bundle), plus one for the caller's roles. The decision is made once per dataset:
-    everything it depends on is the dataset's."""
+    expanded bundle), which also reads the caller's roles. The decision is made once per
+    dataset: everything it depends on is the dataset's."""
     now = datetime.now(UTC)
-    principal = await read_principal(config.reads, claims)
-    records = await _read_records(config.reads, principal, now, keys)
+    caller = caller_of(claims)
+    wanted = list(dict.fromkeys(keys))
+    rows = await _read_rows(config.reads, caller, now, wanted)
+    principal = _with_roles(caller, rows)
+    records = repository.drs_records(wanted, rows)
     decisions: dict[uuid.UUID, Decision] = {}
     results = []
     for key in keys:
@@ -240,8 +243,22 @@ async def resolve(
     return principal, results
 
 
-def _lookup(principal: Principal, now: datetime, keys: list[str]) -> dict[str, Any]:
-    return {"keys": keys, "user_id": principal.user_id, "now": now}
+def caller_of(claims: dict[str, Any] | None) -> Principal:
+    """Who is calling, before the lookup reads their roles."""
+    if not claims:
+        return ANONYMOUS
+    return Principal(issuer=str(claims["iss"]), subject=str(claims["sub"]))
+
+
+def _with_roles(caller: Principal, rows: Sequence[tuple[Any, ...]]) -> Principal:
+    if caller.issuer is None or caller.subject is None:
+        return caller
+    roles = repository.caller_roles(rows)
+    return service.principal_with_roles(caller.issuer, caller.subject, roles)
+
+
+def _lookup(caller: Principal, now: datetime, keys: list[str]) -> dict[str, Any]:
+    return {"keys": keys, "issuer": caller.issuer, "subject": caller.subject, "now": now}
 
 
 CHUNK = 250
@@ -253,19 +270,18 @@ objects and not others, as it would for requests a moment apart."""
 CHUNKS_AT_ONCE = 4
 
 
-async def _read_records(
-    reads: ReadConnections, principal: Principal, now: datetime, keys: Sequence[str]
-) -> dict[str, repository.DrsRecord]:
-    wanted = list(dict.fromkeys(keys))
+async def _read_rows(
+    reads: ReadConnections, caller: Principal, now: datetime, wanted: list[str]
+) -> list[tuple[Any, ...]]:
     chunks = [wanted[start : start + CHUNK] for start in range(0, len(wanted), CHUNK)]
     rows: list[tuple[Any, ...]] = []
     for first in range(0, len(chunks), CHUNKS_AT_ONCE):
         wave = chunks[first : first + CHUNKS_AT_ONCE]
         answers = await asyncio.gather(
-            *(reads.rows(LOOKUP, _lookup(principal, now, chunk)) for chunk in wave)
+            *(reads.rows(LOOKUP, _lookup(caller, now, chunk)) for chunk in wave)
         )
         rows.extend(row for answer in answers for row in answer)
-    return repository.drs_records(wanted, rows)
+    return rows
 
 
 def _records(
@@ -304,7 +320,9 @@ async def _expand(
     """Nested ``contents`` of a bundle, one statement per level."""
     if depth > MAX_BUNDLE_DEPTH:
         raise Invalid(f"bundles nest deeper than {MAX_BUNDLE_DEPTH} levels")
-    children = await _read_records(config.reads, principal, now, [c for _, c in record.members])
+    wanted = list(dict.fromkeys(c for _, c in record.members))
+    rows = await _read_rows(config.reads, principal, now, wanted)
+    children = repository.drs_records(wanted, rows)
     contents: dict[str, Any] = {}
     for name, child_id in record.members:
         child = children[child_id]

@@ -813,6 +813,19 @@ def test_a_bulk_larger_than_a_chunk_answers_the_same_in_chunks(
     assert len(lookups) == 4  # 7 distinct keys, 2 per statement
 
 
+@pytest.mark.parametrize("caller", ["anonymous", "steward"])
+def test_a_lookup_reads_the_object_and_the_callers_roles_in_one_statement(
+    drs: Drs, catalog: Catalog, who: dict[str, dict[str, str]], connection: Connection, caller: str
+) -> None:
+    headers = who.get(caller, {})
+    drs.object("ctl-1", headers=headers)  # prepared, and the token verified, beforehand
+    with counting(connection) as statements:
+        response = drs.object("ctl-1", headers=headers)
+    assert response.status_code == (200 if caller == "steward" else 401)
+    assert len(statements) == 1
+    assert LOOKUP.name in statements[0]
+
+
 def test_options_bulk(drs: Drs, catalog: Catalog) -> None:
     found = drs.bulk({"bulk_object_ids": ["open-a", "ctl-1", "nope"]}, method="OPTIONS").json()
     assert found["summary"] == {"requested": 3, "resolved": 2, "unresolved": 1}

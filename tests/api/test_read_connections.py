@@ -115,14 +115,16 @@ def test_pooled_rows_equal_the_sync_rows_types_included(
             session.connection(), issuer=issuer.issuer, subject="carol"
         ).user_id
     keys = [*ids, "parity-bundle", "unknown"]
-    values = {"keys": keys, "user_id": user_id, "now": datetime.now(UTC)}
+    values = {"keys": keys, "issuer": issuer.issuer, "subject": "carol", "now": datetime.now(UTC)}
     pooled = read(reads, LOOKUP, **values)
     with committed_sessions() as session:
         expected = LOOKUP.rows(session.connection(), values)
     assert len(pooled) == 4
     assert sorted(pooled) == sorted(tuple(row) for row in expected)
     assert {type(row[1]) for row in pooled} == {uuid.UUID}
-    assert all(row[-1] is True for row in pooled)
+    assert all(row[-3] is True for row in pooled)  # the grant, before the caller's id and roles
+    assert repository.caller_roles(pooled) == (user_id, [])
+    assert repository.caller_roles(list(expected)) == (user_id, [])
     records = repository.drs_records(keys, pooled)
     assert [m[1] for m in records["parity-bundle"].members] == ids
     assert records[ids[0]].access_methods[0][1] == "s3"
@@ -224,20 +226,22 @@ def test_waiting_readers_are_served_first_come_first_served(
 def test_a_reader_cancelled_while_waiting_leaves_the_pool_whole(
     committed_sessions: sessionmaker[Session],
 ) -> None:
-    """Whether it is cancelled before or after a connection was handed to it."""
+    """Cancelled while queued, or after a connection was handed to it but before it ran: either
+    way the connection goes on to the next reader."""
     reads = ReadConnections(committed_sessions, pool_size=1)
+    assert reads._pool is not None
+    pool = reads._pool
 
-    async def scenario() -> list[Any]:
-        holder = asyncio.create_task(reads.rows(SLEEP, {"seconds": 0.1}))
-        await asyncio.sleep(0.02)
-        early = asyncio.create_task(reads.rows(BACKEND_PID, {}))
-        late = asyncio.create_task(reads.rows(BACKEND_PID, {}))
-        last = asyncio.create_task(reads.rows(BACKEND_PID, {}))
-        await asyncio.sleep(0.02)
-        early.cancel()
-        await holder
-        late.cancel()  # the connection may already be handed to it: it must pass it on
-        outcomes = await asyncio.gather(early, late, last, return_exceptions=True)
+    async def scenario() -> list[str]:
+        async with pool.connection():
+            queued = asyncio.create_task(reads.rows(BACKEND_PID, {}))
+            handed = asyncio.create_task(reads.rows(BACKEND_PID, {}))
+            last = asyncio.create_task(reads.rows(BACKEND_PID, {}))
+            await asyncio.sleep(0.05)
+            queued.cancel()
+            await asyncio.sleep(0.05)
+        handed.cancel()  # the release just handed it the connection; it has not run yet
+        outcomes = await asyncio.gather(queued, handed, last, return_exceptions=True)
         return [type(o).__name__ if isinstance(o, BaseException) else "rows" for o in outcomes]
 
     try:
@@ -254,7 +258,7 @@ def test_closing_the_pool_refuses_reads_and_releases_waiting_readers(
     reads = ReadConnections(committed_sessions, pool_size=1)
 
     async def scenario() -> list[str]:
-        holder = asyncio.create_task(reads.rows(SLEEP, {"seconds": 0.1}))
+        holder = asyncio.create_task(reads.rows(SLEEP, {"seconds": 1.0}))
         await asyncio.sleep(0.02)
         waiting = [asyncio.create_task(reads.rows(BACKEND_PID, {})) for _ in range(3)]
         await asyncio.sleep(0.02)
