@@ -71,14 +71,21 @@ def prepare(engine: Engine) -> None:
 def open_engine(
     settings: Settings, *, pool_size: int = 10, prepared: bool = True
 ) -> Iterator[Engine]:
-    with database_url(settings) as url:
-        engine = make_engine(url, pool_size=pool_size)
-        try:
-            if prepared:
-                prepare(engine)
-            yield engine
-        finally:
-            engine.dispose()
+    with database_url(settings) as url, migrated_engine(url, pool_size, prepared) as engine:
+        yield engine
+
+
+@contextmanager
+def migrated_engine(url: str, pool_size: int, prepared: bool = True) -> Iterator[Engine]:
+    """An engine on ``url``, migrated and with the shipped terms unless ``prepared`` is false,
+    disposed on exit."""
+    engine = make_engine(url, pool_size=pool_size)
+    try:
+        if prepared:
+            prepare(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

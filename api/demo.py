@@ -40,7 +40,7 @@ def load_demo(
     """Create (or confirm) the demo catalog; loading the same sizes and seed again is a no-op."""
     with Session(engine) as session:
         with session.begin():
-            _ensure_organizations(session)
+            ensure_organizations(session)
             report = ingest_records(
                 session,
                 demo.records(datasets=datasets, files_per_dataset=files_per_dataset, seed=seed),
@@ -94,7 +94,8 @@ def print_demo_users(settings: Settings, *, console: Console) -> None:
         console.print(line, soft_wrap=True, highlight=False)
 
 
-def _ensure_organizations(session: Session) -> None:
+def ensure_organizations(session: Session) -> None:
+    """The demo catalog's organizations and committees, those not there yet."""
     wanted = demo.organizations()
     existing = repository.organizations_by_slugs(session, [o.slug for o in wanted])
     for org in wanted:

@@ -621,9 +621,9 @@ def drs_records(keys: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[st
     width = len(DrsRow._fields)
     for row in rows:
         obj = DrsRow(*row[:width])
-        (accession, level, status, steward_id, sums, methods, aliases, members, granted) = row[
-            width : width + 9
-        ]
+        accession, level, status, steward_id, sums, methods, aliases, members, granted, *_ = row[
+            width:
+        ]  # the caller's id and roles last: ``caller_roles``
         record = DrsRecord(
             object=obj,
             accession=accession,

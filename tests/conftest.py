@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app, load_issuer
 from api.auth.issuer import BuiltinIssuer
-from api.database import embedded_postgres, prepare
+from api.database import embedded_postgres, migrated_engine
 from api.settings import Settings
 from catalog.db import make_engine
 from deploy.elasticsearch_node import shared_node
@@ -79,10 +79,8 @@ def committed_database_url(server_url: str, worker_id: str) -> str:
 def committed_engine(committed_database_url: str) -> Iterator[Engine]:
     """A migrated engine on a fresh database, for code under test that commits (concurrency,
     the catalog generation, caches of committed state)."""
-    engine = make_engine(committed_database_url, pool_size=6)
-    prepare(engine)
-    yield engine
-    engine.dispose()
+    with migrated_engine(committed_database_url, pool_size=6) as engine:
+        yield engine
 
 
 @pytest.fixture
@@ -92,10 +90,8 @@ def committed_sessions(committed_engine: Engine) -> sessionmaker[Session]:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url, pool_size=4)
-    prepare(engine)
-    yield engine
-    engine.dispose()
+    with migrated_engine(database_url, pool_size=4) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from api.demo import ensure_organizations
 from catalog import demo, repository, service
 from catalog.ingest import files as file_loader
 from catalog.ingest.problems import MAX_PROBLEMS, IngestFailed
@@ -36,7 +37,7 @@ from catalog.models import (
     Organization,
 )
 from catalog.principals import SYSTEM
-from catalog.schemas import CommitteeCreate, FileCreate, OrganizationCreate
+from catalog.schemas import FileCreate
 from tests.factories import Factory
 
 TABLES = (
@@ -889,18 +890,7 @@ def test_first_versions_of_the_demo_catalog_are_the_service_snapshots(db: Sessio
     """Every version an ingest publishes is what ``service.snapshot`` reads back, over the demo
     catalog's variety of terms, consents, funders and publications; the audit trail lists the
     creations, then the publications, each in file order, then the files."""
-    for org in demo.organizations():
-        service.create_organization(
-            db, SYSTEM, data=OrganizationCreate(slug=org.slug, name=org.name, kind=org.kind)
-        )
-    for committee in demo.committees():
-        service.create_committee(
-            db,
-            SYSTEM,
-            data=CommitteeCreate(
-                organization=committee.organization, slug=committee.slug, name=committee.name
-            ),
-        )
+    ensure_organizations(db)
     records = list(demo.records(datasets=60, files_per_dataset=1, seed=5))
     accessions = [r["accession"] for r in records if r["type"] == "dataset"]
     published = [r["accession"] for r in records if r.get("status") == "published"]

@@ -32,13 +32,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from api.database import embedded_postgres, prepare
-from catalog import demo, service
+from api.database import embedded_postgres, migrated_engine
+from api.demo import ensure_organizations
+from catalog import demo
 from catalog.db import make_engine
 from catalog.ingest.runner import ingest_path
 from catalog.models import AuditEvent, DrsObject
-from catalog.principals import SYSTEM
-from catalog.schemas import CommitteeCreate, OrganizationCreate
 
 DATABASE = "atrium_bench_ingest"
 
@@ -106,30 +105,13 @@ def fresh_database(work_dir: Path) -> Iterator[Engine]:
             conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
         admin.dispose()
         url = make_url(server_url).set(database=DATABASE).render_as_string(hide_password=False)
-        engine = make_engine(url, pool_size=2)
-        try:
-            prepare(engine)
+        with migrated_engine(url, pool_size=2) as engine:
             yield engine
-        finally:
-            engine.dispose()
 
 
 def create_organizations(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
-        for org in demo.organizations():
-            service.create_organization(
-                session,
-                SYSTEM,
-                data=OrganizationCreate(slug=org.slug, name=org.name, kind=org.kind),
-            )
-        for committee in demo.committees():
-            service.create_committee(
-                session,
-                SYSTEM,
-                data=CommitteeCreate(
-                    organization=committee.organization, slug=committee.slug, name=committee.name
-                ),
-            )
+        ensure_organizations(session)
 
 
 def cpu_seconds(engine: Engine) -> tuple[float, float]:
