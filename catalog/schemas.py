@@ -287,7 +287,7 @@ class FileCreate(Strict):
         methods = self.access_methods
         if len(methods) > 1:
             methods = sorted(methods, key=_access_id)
-        return [[m.access_id or m.type, m.type, m.url, m.region] for m in methods]
+        return [[_access_id(m), m.type, m.url, m.region] for m in methods]
 
 
 def _access_id(method: AccessMethodInput) -> str:
