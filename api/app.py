@@ -19,7 +19,8 @@ from api.auth.tokens import IssuerPolicy, TokenVerifier
 from api.database import ReadConnections
 from api.drs.documents import drs_hostname
 from api.drs.fast_path import DrsObjectFastPath
-from api.drs.routes import DrsConfig, drs_routes
+from api.drs.lookup_batches import LookupBatches
+from api.drs.routes import CHUNK, LOOKUP, DrsConfig, drs_routes, lookup_values
 from api.drs.uris import DrsNaming
 from api.graphql.documents import ValidatedDocuments
 from api.graphql.endpoint import GraphQLConfig, graphql_endpoint
@@ -180,7 +181,7 @@ def create_app(
     app.state.search = search
     app.state.drs = DrsConfig(
         sessions=sessions,
-        reads=reads,
+        lookups=LookupBatches(reads, LOOKUP, lookup_values, most_keys=CHUNK),
         base_url=settings.base_url,
         hostname=drs_hostname(settings.base_url),
         storage=storage,

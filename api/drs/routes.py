@@ -2,8 +2,10 @@
 
 Each request resolves its objects with one prepared SQL statement per ``CHUNK`` keys (ids or
 aliases, the object row with its checksums and access methods, aliases and bundle members as
-arrays, the caller's active grant as an EXISTS, the caller's id and roles), decides access with
-``governance.access.read_bytes``, and answers with DRS documents or GA4GH ``Error`` bodies.
+arrays, the caller's active grant as an EXISTS, the caller's id and roles), shared with the
+same caller's other requests in flight at the same moment (``api.drs.lookup_batches``),
+decides access with ``governance.access.read_bytes``, and answers with DRS documents or GA4GH
+``Error`` bodies.
 Lookups run on ``ReadConnections`` (autocommit, nothing written); issuing an access URL runs
 in a session's transaction with the audit event it appends. Plain ``GET /objects/{id}`` comes
 through ``api.drs.fast_path`` to the same ``object_response``.
@@ -32,13 +34,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth.principals import principal_from_claims
-from api.database import ReadConnections
 from api.drs.documents import (
     authorizations_document,
     drs_object_document,
     self_uri,
     service_info_document,
 )
+from api.drs.lookup_batches import LookupBatches
 from api.drs.uris import object_key
 from api.json_response import JSONResponse
 from catalog import audit, repository, service
@@ -77,7 +79,7 @@ class PayloadTooLarge(AtriumError):
 @dataclass(frozen=True)
 class DrsConfig:
     sessions: sessionmaker[Session]
-    reads: ReadConnections
+    lookups: LookupBatches
     base_url: str
     hostname: str
     storage: Storage
@@ -220,10 +222,9 @@ async def resolve(
     """On the read connections: one statement per ``CHUNK`` keys (and one per level of an
     expanded bundle), which also reads the caller's roles. The decision is made once per
     dataset: everything it depends on is the dataset's."""
-    now = datetime.now(UTC)
     caller = caller_of(claims)
     wanted = list(dict.fromkeys(keys))
-    rows = await _read_rows(config.reads, caller, now, wanted)
+    rows = await _read_rows(config.lookups, caller, wanted)
     principal = _with_roles(caller, rows)
     records = repository.drs_records(wanted, rows)
     decisions: dict[uuid.UUID, Decision] = {}
@@ -238,7 +239,7 @@ async def resolve(
                 decisions[record.object.dataset_id] = decision
         children = None
         if record is not None and decision is Decision.ALLOWED and expand:
-            children = await _expand(config, principal, record, now, depth=0)
+            children = await _expand(config, principal, record, depth=0)
         results.append(Resolved(key, record, decision, children))
     return principal, results
 
@@ -257,7 +258,8 @@ def _with_roles(caller: Principal, rows: Sequence[tuple[Any, ...]]) -> Principal
     return service.principal_with_roles(caller.issuer, caller.subject, roles)
 
 
-def _lookup(caller: Principal, now: datetime, keys: list[str]) -> dict[str, Any]:
+def lookup_values(caller: Principal, now: datetime, keys: list[str]) -> dict[str, Any]:
+    """``LOOKUP``'s parameters: the keys, who asks (their grants and roles), and when."""
     return {"keys": keys, "issuer": caller.issuer, "subject": caller.subject, "now": now}
 
 
@@ -271,15 +273,17 @@ CHUNKS_AT_ONCE = 4
 
 
 async def _read_rows(
-    reads: ReadConnections, caller: Principal, now: datetime, wanted: list[str]
+    lookups: LookupBatches, caller: Principal, wanted: list[str]
 ) -> list[tuple[Any, ...]]:
+    """Rows for at least ``wanted``: fewer than ``CHUNK`` keys may share their statement with
+    the same caller's other lookups (``api.drs.lookup_batches``); more are read in chunks."""
+    if len(wanted) < CHUNK:
+        return list(await lookups.rows(caller, wanted))
     chunks = [wanted[start : start + CHUNK] for start in range(0, len(wanted), CHUNK)]
     rows: list[tuple[Any, ...]] = []
     for first in range(0, len(chunks), CHUNKS_AT_ONCE):
         wave = chunks[first : first + CHUNKS_AT_ONCE]
-        answers = await asyncio.gather(
-            *(reads.rows(LOOKUP, _lookup(caller, now, chunk)) for chunk in wave)
-        )
+        answers = await asyncio.gather(*(lookups.alone(caller, chunk) for chunk in wave))
         rows.extend(row for answer in answers for row in answer)
     return rows
 
@@ -288,7 +292,9 @@ def _records(
     connection: Connection, principal: Principal, now: datetime, keys: Sequence[str]
 ) -> dict[str, repository.DrsRecord]:
     wanted = list(dict.fromkeys(keys))
-    return repository.drs_records(wanted, LOOKUP.rows(connection, _lookup(principal, now, wanted)))
+    return repository.drs_records(
+        wanted, LOOKUP.rows(connection, lookup_values(principal, now, wanted))
+    )
 
 
 def decide(
@@ -313,7 +319,6 @@ async def _expand(
     config: DrsConfig,
     principal: Principal,
     record: repository.DrsRecord,
-    now: datetime,
     *,
     depth: int,
 ) -> dict[str, Any]:
@@ -321,7 +326,7 @@ async def _expand(
     if depth > MAX_BUNDLE_DEPTH:
         raise Invalid(f"bundles nest deeper than {MAX_BUNDLE_DEPTH} levels")
     wanted = list(dict.fromkeys(c for _, c in record.members))
-    rows = await _read_rows(config.reads, principal, now, wanted)
+    rows = await _read_rows(config.lookups, principal, wanted)
     children = repository.drs_records(wanted, rows)
     contents: dict[str, Any] = {}
     for name, child_id in record.members:
@@ -332,7 +337,7 @@ async def _expand(
             "drs_uri": [self_uri(config.hostname, child_id)],
         }
         if child.object.is_bundle:
-            nested = await _expand(config, principal, child, now, depth=depth + 1)
+            nested = await _expand(config, principal, child, depth=depth + 1)
             entry["contents"] = list(nested.values())
         contents[child_id] = entry
     return contents
