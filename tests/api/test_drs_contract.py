@@ -795,6 +795,17 @@ def test_bulk_objects_resolve_and_group_the_rest_by_error(
     ]
 
 
+def test_a_grant_opens_its_own_dataset_in_a_bulk_request_and_no_other(
+    drs: Drs, factory: Factory, catalog: Catalog, who: dict[str, dict[str, str]]
+) -> None:
+    ungranted = factory.dataset(catalog.steward, access_level="controlled")
+    register(factory, ungranted, [file_create("ctl-2", [https("ctl-2")])])
+    service.publish_dataset(factory.session, SYSTEM, accession=ungranted.accession)
+    answer = drs.bulk({"bulk_object_ids": ["ctl-2", "ctl-1"]}, headers=who["holder"]).json()
+    assert [o["id"] for o in answer["resolved_drs_object"]] == ["ctl-1"]
+    assert answer["unresolved_drs_objects"] == [{"error_code": 403, "object_ids": ["ctl-2"]}]
+
+
 def test_a_bulk_larger_than_a_chunk_answers_the_same_in_chunks(
     drs: Drs,
     catalog: Catalog,

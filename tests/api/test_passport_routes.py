@@ -20,7 +20,7 @@ from api.app import create_app
 from api.auth.issuer import BuiltinIssuer
 from api.settings import Settings
 from catalog import service
-from catalog.models import Dataset
+from catalog.models import Dataset, Organization
 from catalog.principals import SYSTEM
 from catalog.schemas import FileCreate
 from governance.access import dataset_url
@@ -69,9 +69,9 @@ def passport_of(atrium: Atrium, subject: str) -> str:
     return token
 
 
-def controlled(atrium: Atrium) -> tuple[Dataset, str]:
+def controlled(atrium: Atrium, steward: Organization | None = None) -> tuple[Dataset, str]:
     """A published controlled dataset with one file served over https."""
-    dataset = atrium.factory.dataset(access_level="controlled")
+    dataset = atrium.factory.dataset(steward, access_level="controlled")
     file = FileCreate.model_validate(
         {
             "name": "reads.cram",
@@ -190,6 +190,22 @@ def test_a_passport_for_another_dataset_opens_nothing_else(atrium: Atrium) -> No
     )
 
     assert response.status_code == 403
+
+
+def test_a_bulk_request_opens_only_the_datasets_its_passport_names(atrium: Atrium) -> None:
+    steward = atrium.factory.organization()
+    granted, granted_object = controlled(atrium, steward)
+    _, other_object = controlled(atrium, steward)  # the same facts but for the dataset itself
+    atrium.factory.grant("gina", granted)
+    body = {
+        "bulk_object_ids": [other_object, granted_object],
+        "passports": [passport_of(atrium, "gina")],
+    }
+
+    answer = atrium.client.post(DRS, json=body).json()
+
+    assert [o["id"] for o in answer["resolved_drs_object"]] == [granted_object]
+    assert answer["unresolved_drs_objects"] == [{"error_code": 403, "object_ids": [other_object]}]
 
 
 def test_a_revoked_grant_gives_no_visa_in_later_passports(atrium: Atrium) -> None:

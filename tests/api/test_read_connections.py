@@ -130,6 +130,26 @@ def test_pooled_rows_equal_the_sync_rows_types_included(
     assert records[ids[0]].access_methods[0][1] == "s3"
 
 
+UUIDS = PreparedQuery(
+    "test_uuids",
+    select(
+        literal_column("NULL::uuid"),
+        literal_column("'7fb9cefe-b269-444e-8ee1-b75acd2e4bc5'::uuid"),
+        literal_column("ARRAY['7fb9cefe-b269-444e-8ee1-b75acd2e4bc5'::uuid, NULL]"),
+    ),
+)
+
+
+def test_pooled_uuids_are_parsed_once_and_arrays_of_them_too(reads: ReadConnections) -> None:
+    [(null, first, array)] = read(reads, UUIDS)
+    [(_, again, _)] = read(reads, UUIDS)
+    expected = uuid.UUID("7fb9cefe-b269-444e-8ee1-b75acd2e4bc5")
+    assert null is None
+    assert first == expected
+    assert again is first  # the same object: parsed once per process
+    assert array == [expected, None]
+
+
 def test_a_dead_pooled_connection_is_replaced_and_the_read_runs_again(
     reads: ReadConnections, committed_sessions: sessionmaker[Session], caplog
 ) -> None:  # type: ignore[no-untyped-def]
