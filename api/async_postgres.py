@@ -28,26 +28,28 @@ import psycopg2.extras
 
 from catalog.prepared import PreparedQuery
 
-UUIDS_KEPT = 65_536
-"""Parsed UUIDs kept per process (a few MB): rows repeat the same datasets' and organizations'
-ids, and ``uuid.UUID`` parsing was half of the driver's work on a 1,000-object lookup."""
+UUIDS_KEPT = 32_768
+"""Parsed UUIDs a pool keeps (~9 MB with their texts): rows repeat the same datasets' and
+organizations' ids, and ``uuid.UUID`` parsing was half of the driver's work on a 1,000-object
+lookup (BENCHMARKS.md, DRS, session 5)."""
 
 CONNECT_SECONDS = 10
 """A connection attempt that has not completed by then fails (libpq's ``connect_timeout``
 does not apply to asynchronous connections)."""
 
 
-@functools.lru_cache(maxsize=UUIDS_KEPT)
-def _parsed_uuid(text: str) -> uuid.UUID:
-    return uuid.UUID(text)
+def uuid_types(kept: int) -> tuple[Any, Any]:
+    """psycopg2 types for ``uuid`` and ``uuid[]`` that parse each distinct UUID once, keeping
+    the last ``kept`` (UUIDs are immutable: sharing one is safe)."""
+    parsed = functools.lru_cache(maxsize=kept)(uuid.UUID)
 
+    def cast(text: str | bytes | None, _cursor: Any) -> uuid.UUID | None:
+        if text is None:
+            return None
+        return parsed(text if isinstance(text, str) else text.decode())
 
-def _cast_uuid(text: str | bytes | None, _cursor: Any) -> uuid.UUID | None:
-    return None if text is None else _parsed_uuid(str(text))
-
-
-UUID_TYPE = psycopg2.extensions.new_type((2950,), "UUID", _cast_uuid)
-UUID_ARRAY_TYPE = psycopg2.extensions.new_array_type((2951,), "UUID[]", UUID_TYPE)
+    single = psycopg2.extensions.new_type((2950,), "UUID", cast)
+    return single, psycopg2.extensions.new_array_type((2951,), "UUID[]", single)
 
 
 class ConnectionLost(Exception):
@@ -128,6 +130,7 @@ class AsyncPool:
         self._open = 0
         self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
         self._closed = False
+        self._uuid_types = uuid_types(UUIDS_KEPT)
 
     @property
     def open_connections(self) -> int:
@@ -199,8 +202,8 @@ class AsyncPool:
             self._open -= 1
             self._hand(None)
             raise
-        psycopg2.extensions.register_type(UUID_TYPE, raw)
-        psycopg2.extensions.register_type(UUID_ARRAY_TYPE, raw)
+        for uuid_type in self._uuid_types:
+            psycopg2.extensions.register_type(uuid_type, raw)
         psycopg2.extras.register_default_json(raw, loads=orjson.loads)
         psycopg2.extras.register_default_jsonb(raw, loads=orjson.loads)
         return AsyncConnection(raw)

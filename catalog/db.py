@@ -33,14 +33,15 @@ def psycopg2_url(url: str) -> URL:
     return parsed.set(drivername="postgresql+psycopg2")
 
 
-SESSION_OPTIONS = "-c lock_timeout=5000 -c statement_timeout=60000"
+SESSION_OPTIONS = "-c lock_timeout=5000 -c statement_timeout=60000 -c TimeZone=UTC"
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine with the session settings every Atrium connection needs.
 
     ``lock_timeout`` bounds lock waits so a contended write fails fast with a retryable error
-    instead of hanging a request.
+    instead of hanging a request. Times arrive in UTC whatever the server's default time zone,
+    so every document renders them the same way (``Z``).
     """
     return create_engine(
         psycopg2_url(url),

@@ -615,15 +615,19 @@ def drs_statement(grant_exists: Callable[[Any, Any], Any]) -> Select[Any]:
 def drs_records(keys: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[str, DrsRecord]:
     """``drs_statement``'s rows for ``keys`` (prepared: the rows come straight from the driver,
     so enum columns arrive as their stored text and JSON columns already decoded), keyed by the
-    key asked for, whether it was the object's id or one of its aliases."""
+    key asked for, whether it was the object's id or one of its aliases. Rows of other keys
+    (a batch of lookups answers several requests at once) are skipped unparsed."""
     asked = set(keys)
     found: dict[str, DrsRecord] = {}
     width = len(DrsRow._fields)
     for row in rows:
-        obj = DrsRow(*row[:width])
         accession, level, status, steward_id, sums, methods, aliases, members, granted, *_ = row[
             width:
         ]  # the caller's id and roles last: ``caller_roles``
+        names = [key for key in (row[0], *(aliases or ())) if key in asked]  # row[0]: DrsRow.id
+        if not names:
+            continue
+        obj = DrsRow(*row[:width])
         record = DrsRecord(
             object=obj,
             accession=accession,
@@ -632,13 +636,12 @@ def drs_records(keys: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[st
             steward_id=steward_id,
             checksums=list(sums.items()),
             access_methods=[(a, t, u, r) for a, t, u, r in methods],
-            aliases=aliases or [],
+            aliases=list(aliases or []),
             members=sorted((n, c) for n, c in members) if members else [],
             has_active_grant=bool(granted),
         )
-        for key in (obj.id, *record.aliases):
-            if key in asked:
-                found[key] = record
+        for key in names:
+            found[key] = record
     return found
 
 

@@ -4,12 +4,13 @@ Most of a one-object lookup's cost in Postgres is the statement, not the object:
 one key took ~186 µs of Postgres CPU, a lookup of 1,000 keys ~19 µs a key (BENCHMARKS.md, DRS).
 Under load a server process starts many small lookups in the same turn of its event loop, so
 those of one caller (the same issuer and subject, or anonymous) are gathered into one batch
-that runs on the next turn: at low load a batch holds one lookup and waits for nothing; the
-busier the server, the more lookups each statement answers. Callers never share a batch: the
-statement reads the caller's grants and roles, and a batch answers only for its own caller.
+that runs on the next turn: at low load a batch holds one lookup, and the busier the server,
+the more lookups each statement answers. Callers never share a batch: the statement reads the
+caller's grants and roles, and a batch answers only for its own caller.
 
-A batch holds at most ``most_keys`` keys; a lookup large enough to be split into chunks runs
-each chunk ``alone``, as it always did.
+A batch holds at most ``most_keys`` keys. The routes batch only small lookups and run bulk
+requests' chunks ``alone``, so a single-object request never waits for, or parses the rows of,
+someone's bulk request.
 """
 
 from __future__ import annotations
@@ -24,24 +25,27 @@ from catalog.prepared import PreparedQuery
 from catalog.principals import Principal
 
 Caller = tuple[str | None, str | None]
+Rows = Sequence[tuple[Any, ...]]
 Values = Callable[[Principal, datetime, list[str]], Mapping[str, Any]]
 
 
 class _Batch:
-    """The keys gathered so far and the rows that will answer all of them."""
+    """The keys gathered so far, how many lookups wait for them, and the rows that will answer
+    all of them."""
 
-    def __init__(self, caller: Principal) -> None:
+    def __init__(self, caller: Principal, loop: asyncio.AbstractEventLoop) -> None:
         self.caller = caller
+        self.loop = loop
         self.keys: dict[str, None] = {}
-        self.rows: asyncio.Future[Sequence[tuple[Any, ...]]] = (
-            asyncio.get_running_loop().create_future()
-        )
+        self.waiting = 0
+        self.rows: asyncio.Future[Rows] = loop.create_future()
         self.rows.add_done_callback(_retrieved)
+        self.task: asyncio.Task[None] | None = None
 
 
-def _retrieved(rows: asyncio.Future[Sequence[tuple[Any, ...]]]) -> None:
-    """A failure no waiting request is left to see (all were cancelled) is not worth a
-    warning from asyncio: each request that does see it reports it."""
+def _retrieved(rows: asyncio.Future[Rows]) -> None:
+    """Marks a failure as seen: each lookup that awaited it has reported it, and one that
+    none awaited any more is of no interest."""
     if not rows.cancelled():
         rows.exception()
 
@@ -57,29 +61,48 @@ class LookupBatches:
         self._values = values
         self._most_keys = most_keys
         self._gathering: dict[Caller, _Batch] = {}
-        self._running: set[asyncio.Task[None]] = set()
 
-    async def rows(self, caller: Principal, keys: list[str]) -> Sequence[tuple[Any, ...]]:
-        """Rows for at least ``keys`` (a batch's rows answer every lookup in it: the caller
-        picks its own from them)."""
-        batch = self._batch_for(caller, len(keys))
-        batch.keys.update(dict.fromkeys(keys))
-        return await asyncio.shield(batch.rows)
+    async def rows(self, caller: Principal, keys: list[str]) -> Rows:
+        """Rows for at least ``keys`` (a batch's rows answer every lookup in it: each picks its
+        own from them). When every lookup of a batch is cancelled, so is its statement."""
+        if len(keys) > self._most_keys:
+            raise ValueError(f"a batched lookup takes at most {self._most_keys} keys")
+        who = (caller.issuer, caller.subject)
+        batch = self._join(who, caller, keys)
+        try:
+            return await asyncio.shield(batch.rows)
+        except asyncio.CancelledError:
+            batch.waiting -= 1
+            if batch.waiting == 0:
+                self._abandon(who, batch)
+            raise
 
-    async def alone(self, caller: Principal, keys: list[str]) -> Sequence[tuple[Any, ...]]:
-        """Rows for exactly ``keys``, in a statement of their own (a bulk request's chunks,
-        which run side by side on separate connections)."""
+    async def alone(self, caller: Principal, keys: list[str]) -> Rows:
+        """Rows for exactly ``keys``, in a statement of their own."""
         return await self._reads.rows(self._query, self._values(caller, _now(), keys))
 
-    def _batch_for(self, caller: Principal, adding: int) -> _Batch:
-        who = (caller.issuer, caller.subject)
+    def _join(self, who: Caller, caller: Principal, keys: list[str]) -> _Batch:
+        """The caller's gathering batch, with ``keys`` added; a new one when there is none on
+        this event loop (one left by a loop that ended never ran) or it has no room left."""
+        loop = asyncio.get_running_loop()
         batch = self._gathering.get(who)
-        if batch is None or len(batch.keys) + adding > self._most_keys:
-            batch = self._gathering[who] = _Batch(caller)
-            task = asyncio.get_running_loop().create_task(self._run(who, batch))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+        if batch is None or batch.loop is not loop or len(batch.keys) + len(keys) > self._most_keys:
+            batch = self._gathering[who] = _Batch(caller, loop)
+            batch.keys.update(dict.fromkeys(keys))
+            batch.task = loop.create_task(self._run(who, batch))
+        else:
+            batch.keys.update(dict.fromkeys(keys))
+        batch.waiting += 1
         return batch
+
+    def _abandon(self, who: Caller, batch: _Batch) -> None:
+        """No lookup waits for the batch any more: it takes no one else, and its statement is
+        cancelled (which closes its connection, so Postgres stops it too)."""
+        if self._gathering.get(who) is batch:
+            del self._gathering[who]
+        if batch.task is not None:
+            batch.task.cancel()
+        batch.rows.cancel()
 
     async def _run(self, who: Caller, batch: _Batch) -> None:
         """On the turn after the batch opened: it takes no more keys, and its rows are read
@@ -90,12 +113,14 @@ class LookupBatches:
             values = self._values(batch.caller, _now(), list(batch.keys))
             rows = await self._reads.rows(self._query, values)
         except Exception as exc:
-            batch.rows.set_exception(exc)
+            if not batch.rows.done():
+                batch.rows.set_exception(exc)
         except BaseException:
             batch.rows.cancel()
             raise
         else:
-            batch.rows.set_result(rows)
+            if not batch.rows.done():
+                batch.rows.set_result(tuple(rows))
 
 
 def _now() -> datetime:

@@ -49,7 +49,7 @@ from catalog.prepared import PreparedQuery
 from catalog.principals import ANONYMOUS, Principal
 from catalog.storage import Storage, StorageError
 from governance import repository as grants
-from governance.access import DatasetAccessFacts, Decision, dataset_url, read_bytes
+from governance.access import DatasetAccessFacts, Decision, dataset_url, decision_key, read_bytes
 from governance.passports import PassportVerifier
 
 log = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ async def resolve(
 ) -> tuple[Principal, list[Resolved]]:
     """On the read connections: one statement per ``CHUNK`` keys (and one per level of an
     expanded bundle), which also reads the caller's roles. The decision is made once per
-    combination of the facts it depends on (``_facts_key``)."""
+    combination of the facts it depends on (``governance.access.decision_key``)."""
     caller = caller_of(claims)
     wanted = list(dict.fromkeys(keys))
     rows = await _read_rows(config.lookups, caller, wanted)
@@ -232,7 +232,13 @@ async def resolve(
         record = records.get(key)
         decision = None
         if record is not None:
-            facts = _facts_key(record, visas)
+            facts = decision_key(
+                access_level=record.access_level,
+                status=record.status,
+                steward_id=record.steward_id,
+                has_active_grant=record.has_active_grant,
+                dataset=record.accession if visas else None,
+            )
             decision = decisions.get(facts)
             if decision is None:
                 decision = decide(config, principal, record, visas)
@@ -242,14 +248,6 @@ async def resolve(
             children = await _expand(config, principal, record, depth=0)
         results.append(Resolved(key, record, decision, children))
     return principal, results
-
-
-def _facts_key(record: repository.DrsRecord, visas: frozenset[str]) -> tuple[Any, ...]:
-    """What ``read_bytes`` reads of an object's dataset: the objects of a 1,000-id bulk
-    request come from a handful of such combinations, not a thousand datasets. The dataset
-    itself counts only when visas name datasets."""
-    dataset = record.accession if visas else None
-    return (record.access_level, record.status, record.steward_id, record.has_active_grant, dataset)
 
 
 def caller_of(claims: dict[str, Any] | None) -> Principal:
@@ -278,14 +276,17 @@ one, and a larger one (the limit is configurable) cannot take every read connect
 is its own snapshot: a grant revoked while a bulk request runs may count for some of its
 objects and not others, as it would for requests a moment apart."""
 CHUNKS_AT_ONCE = 4
+BATCHED_KEYS = 16
+"""Lookups of up to this many keys (single objects, bundles' levels, small bulk requests) join
+the caller's batch; larger ones run alone."""
 
 
 async def _read_rows(
     lookups: LookupBatches, caller: Principal, wanted: list[str]
 ) -> list[tuple[Any, ...]]:
-    """Rows for at least ``wanted``: fewer than ``CHUNK`` keys may share their statement with
-    the same caller's other lookups (``api.drs.lookup_batches``); more are read in chunks."""
-    if len(wanted) < CHUNK:
+    """Rows for at least ``wanted``: a small lookup may share its statement with the same
+    caller's other lookups (``api.drs.lookup_batches``); a larger one is read in chunks."""
+    if len(wanted) <= BATCHED_KEYS:
         return list(await lookups.rows(caller, wanted))
     chunks = [wanted[start : start + CHUNK] for start in range(0, len(wanted), CHUNK)]
     rows: list[tuple[Any, ...]] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy.engine import Connection
@@ -161,3 +161,80 @@ def test_a_cancelled_lookup_leaves_its_batch_to_the_others(
         return leaving.cancelled(), found(["open-a", "open-b"], rows)
 
     assert asyncio.run(scenario()) == (True, {"open-a", "open-b"})
+
+
+class SlowReads:
+    """Reads that take a moment, as they do on a pooled connection: each statement's keys are
+    recorded, and its rows are one ``(key,)`` per key."""
+
+    def __init__(self) -> None:
+        self.statements: list[list[str]] = []
+        self.cancelled = 0
+
+    async def rows(self, _query: Any, values: Any) -> list[tuple[str]]:
+        self.statements.append(list(values["keys"]))
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return [(key,) for key in values["keys"]]
+
+
+@pytest.fixture
+def slow() -> SlowReads:
+    return SlowReads()
+
+
+@pytest.fixture
+def slow_batches(slow: SlowReads) -> LookupBatches:
+    return LookupBatches(cast(ReadConnections, slow), LOOKUP, lookup_values, most_keys=4)
+
+
+def test_lookups_arriving_while_a_statement_runs_form_the_next_batch(
+    slow: SlowReads, slow_batches: LookupBatches
+) -> None:
+    async def scenario() -> list[Any]:
+        first = asyncio.create_task(slow_batches.rows(ANONYMOUS, ["a"]))
+        await asyncio.sleep(0.01)  # its statement is running
+        later = [asyncio.create_task(slow_batches.rows(ANONYMOUS, [k])) for k in ("b", "c")]
+        return [await first, *[await task for task in later]]
+
+    first, b, c = asyncio.run(scenario())
+    assert slow.statements == [["a"], ["b", "c"]]
+    assert first == (("a",),)
+    assert b == c == (("b",), ("c",))
+
+
+def test_a_batch_nobody_waits_for_is_cancelled_with_its_statement(
+    slow: SlowReads, slow_batches: LookupBatches
+) -> None:
+    async def scenario() -> Any:
+        leaving = [asyncio.create_task(slow_batches.rows(ANONYMOUS, [k])) for k in ("a", "b")]
+        await asyncio.sleep(0.01)  # the statement is running
+        for task in leaving:
+            task.cancel()
+        await asyncio.gather(*leaving, return_exceptions=True)
+        return await slow_batches.rows(ANONYMOUS, ["c"])
+
+    assert asyncio.run(scenario()) == (("c",),)
+    assert slow.cancelled == 1
+    assert slow.statements == [["a", "b"], ["c"]]
+
+
+def test_a_batch_left_by_an_ended_event_loop_does_not_stop_the_next_loop(
+    slow: SlowReads, slow_batches: LookupBatches
+) -> None:
+    async def ends_at_once() -> None:
+        lookup = asyncio.create_task(slow_batches.rows(ANONYMOUS, ["a"]))
+        await asyncio.sleep(0)  # the lookup has joined a batch whose statement has not started
+        assert not lookup.done()
+
+    asyncio.run(ends_at_once())
+    assert asyncio.run(slow_batches.rows(ANONYMOUS, ["b"])) == (("b",),)
+    assert slow.statements[-1] == ["b"]
+
+
+def test_a_batched_lookup_larger_than_a_batch_is_refused(slow_batches: LookupBatches) -> None:
+    with pytest.raises(ValueError, match="at most 4 keys"):
+        asyncio.run(slow_batches.rows(ANONYMOUS, ["a", "b", "c", "d", "e"]))

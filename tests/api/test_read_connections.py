@@ -8,7 +8,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg2.errors
@@ -71,7 +71,7 @@ def reads(committed_sessions: sessionmaker[Session]) -> Iterator[ReadConnections
 
 
 BACKEND_PID = PreparedQuery("test_backend_pid", select(func.pg_backend_pid()))
-SETTINGS = ("plan_cache_mode", "lock_timeout", "statement_timeout")
+SETTINGS = ("plan_cache_mode", "lock_timeout", "statement_timeout", "TimeZone")
 SESSION = PreparedQuery(
     "test_session_settings",
     select(
@@ -89,10 +89,11 @@ def read(reads: ReadConnections, query: PreparedQuery, **values: Any) -> list[tu
 
 def test_pooled_reads_autocommit_with_generic_plans(reads: ReadConnections) -> None:
     """Two statements, two transactions (``now()`` moves): nothing is held between reads."""
-    [(first, plans, lock_timeout, statement_timeout)] = read(reads, SESSION)
+    [(first, *settings)] = read(reads, SESSION)
     [(second, *_)] = read(reads, SESSION)
     assert first != second
-    assert (plans, lock_timeout, statement_timeout) == ("force_generic_plan", "5s", "1min")
+    assert settings == ["force_generic_plan", "5s", "1min", "UTC"]
+    assert first.utcoffset() == timedelta(0)
 
 
 def test_pooled_rows_equal_the_sync_rows_types_included(
@@ -146,7 +147,7 @@ def test_pooled_uuids_are_parsed_once_and_arrays_of_them_too(reads: ReadConnecti
     expected = uuid.UUID("7fb9cefe-b269-444e-8ee1-b75acd2e4bc5")
     assert null is None
     assert first == expected
-    assert again is first  # the same object: parsed once per process
+    assert again is first  # the same object: parsed once per pool
     assert array == [expected, None]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import uuid
 from datetime import UTC, datetime
 
@@ -14,6 +16,7 @@ from governance.access import (
     DatasetAccessFacts,
     Decision,
     dataset_url,
+    decision_key,
     read_bytes,
     readable_scope,
 )
@@ -85,6 +88,42 @@ def test_only_stewards_read_drafts_and_retired_datasets(
     assert read_bytes(STEWARD, dataset, has_active_grant=False) is A
     for someone in (ANONYMOUS, RESEARCHER, ADMIN):
         assert read_bytes(someone, dataset, has_active_grant=True, visa_dataset_urls=[URL]) is D
+
+
+def test_equal_decision_keys_mean_equal_decisions() -> None:
+    """Two datasets whose keys are equal get the same decision from ``read_bytes`` for every
+    caller and set of visas: the key names every fact the rule reads. A new fact of
+    ``DatasetAccessFacts`` must be added to the key (and here)."""
+    assert [f.name for f in dataclasses.fields(DatasetAccessFacts)] == [
+        "id",
+        "url",
+        "access_level",
+        "status",
+        "steward_id",
+    ]
+    other = dataset_url("https://atrium.example.org", "ATR-DS-000002")
+    datasets = [
+        (DatasetAccessFacts(uuid.uuid4(), url, level, status, steward), grant)
+        for url, level, status, steward, grant in itertools.product(
+            [URL, other], AccessLevel, DatasetStatus, [STEWARD_ORG, uuid.uuid4()], [False, True]
+        )
+    ]
+    for principal, visas in itertools.product(
+        [ANONYMOUS, RESEARCHER, STEWARD, ADMIN], [(), (URL,), (other,)]
+    ):
+        decided: dict[tuple[object, ...], Decision] = {}
+        for dataset, grant in datasets:
+            key = decision_key(
+                access_level=dataset.access_level.value,
+                status=dataset.status.value,
+                steward_id=dataset.steward_id,
+                has_active_grant=grant,
+                dataset=dataset.url if visas else None,
+            )
+            decision = read_bytes(
+                principal, dataset, has_active_grant=grant, visa_dataset_urls=visas
+            )
+            assert decided.setdefault(key, decision) is decision, (principal, visas, dataset)
 
 
 def test_dataset_url_is_stable() -> None:
