@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from catalog.ingest import files as file_loader
 from catalog.ingest.problems import MAX_PROBLEMS, IngestFailed
 from catalog.ingest.report import IngestReport
 from catalog.ingest.runner import ingest_file, ingest_records
+from catalog.ingest.writer import SWITCH_SECONDS, Writer
 from catalog.models import (
     AuditEvent,
     Committee,
@@ -1044,3 +1046,18 @@ def test_csv_file_rows_need_a_checksum_and_a_url(
         " not 0",
         "2: urls: List should have at least 1 item after validation, not 0",
     ]
+
+
+def test_the_writer_hands_the_gil_over_promptly_while_it_is_open(db: Session) -> None:
+    """Its statements release the GIL; with Python's 5 ms slices, getting it back again made
+    the writer the bottleneck. The interpreter's setting is restored, on failure too."""
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+    with Writer(db) as writer:
+        writer.submit(lambda: seen.append(sys.getswitchinterval()))
+        writer.wait()
+    assert seen == [pytest.approx(SWITCH_SECONDS)]
+    assert sys.getswitchinterval() == before
+    with pytest.raises(IngestFailed), Writer(db):
+        raise IngestFailed([])
+    assert sys.getswitchinterval() == before
