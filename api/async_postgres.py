@@ -23,10 +23,11 @@ from typing import Any
 
 import orjson
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
-from catalog.prepared import PreparedQuery
+from catalog.prepared import STALE_PLAN, PreparedQuery
 
 UUIDS_KEPT = 32_768
 """Parsed UUIDs a pool keeps (~9 MB with their texts): rows repeat the same datasets' and
@@ -95,19 +96,38 @@ class AsyncConnection:
         self, query: PreparedQuery, values: Mapping[str, Any]
     ) -> Sequence[tuple[Any, ...]]:
         try:
-            cursor = self.raw.cursor()
-            if query.name not in self.prepared:
-                cursor.execute(query.prepare_sql)
-                await _ready(self.raw)
-                self.prepared.add(query.name)
-            cursor.execute(query.execute_sql, query.arguments(values))
-            await _ready(self.raw)
-            rows: Sequence[tuple[Any, ...]] = cursor.fetchall()
-            return rows
+            try:
+                return await self._execute(query, values)
+            except psycopg2.errors.FeatureNotSupported as exc:
+                if STALE_PLAN not in str(exc):
+                    raise
+                await self._forget(query)
+                return await self._execute(query, values)
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             if self.raw.closed:
                 raise ConnectionLost(str(exc).strip()) from exc
             raise
+
+    async def _execute(
+        self, query: PreparedQuery, values: Mapping[str, Any]
+    ) -> Sequence[tuple[Any, ...]]:
+        cursor = self.raw.cursor()
+        if query.name not in self.prepared:
+            cursor.execute(query.prepare_sql)
+            await _ready(self.raw)
+            self.prepared.add(query.name)
+        cursor.execute(query.execute_sql, query.arguments(values))
+        await _ready(self.raw)
+        rows: Sequence[tuple[Any, ...]] = cursor.fetchall()
+        return rows
+
+    async def _forget(self, query: PreparedQuery) -> None:
+        """Drops a statement whose result columns changed type under it (a migration applied
+        while the server runs), so that it is prepared again from its SQL."""
+        cursor = self.raw.cursor()
+        cursor.execute(f"DEALLOCATE {query.name}")
+        await _ready(self.raw)
+        self.prepared.discard(query.name)
 
     @property
     def reusable(self) -> bool:

@@ -18,12 +18,18 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from psycopg2.errors import FeatureNotSupported
 from sqlalchemy.dialects.postgresql import psycopg2
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 PREPARED = "atrium_prepared_statements"
+STALE_PLAN = "cached plan must not change result type"
+"""Postgres' refusal (SQLSTATE 0A000) to run a prepared statement whose result columns changed
+type since it was prepared (a migration applied while servers run); it replans after other
+schema changes by itself."""
 
 
 class PreparedQuery:
@@ -48,9 +54,20 @@ class PreparedQuery:
             # No parameters: the driver must not read the SQL's own % signs as placeholders.
             connection.execution_options(no_parameters=True).exec_driver_sql(self.prepare_sql)
             prepared.add(self.name)
-        result = connection.exec_driver_sql(self.execute_sql, self.arguments(values))
+        try:
+            result = connection.exec_driver_sql(self.execute_sql, self.arguments(values))
+        except DBAPIError as exc:
+            if _stale(exc):
+                # The transaction is lost either way; a new connection prepares afresh.
+                prepared.discard(self.name)
+                connection.invalidate()
+            raise
         return cast(Sequence[tuple[Any, ...]], result.all())
 
     def arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """``values`` in the order of the statement's ``$n`` parameters."""
         return tuple(values[name] for name in self.parameters)
+
+
+def _stale(exc: DBAPIError) -> bool:
+    return isinstance(exc.orig, FeatureNotSupported) and STALE_PLAN in str(exc.orig)

@@ -14,7 +14,8 @@ from typing import Any
 import psycopg2.errors
 import pytest
 from sqlalchemy import Float, bindparam, column, func, literal_column, select, table, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth.issuer import BuiltinIssuer
@@ -308,3 +309,45 @@ def test_a_failed_connection_attempt_frees_its_slot(
         assert read(reads, BACKEND_PID)[0][0] > 0
     finally:
         reads.close()
+
+
+PROBE = PreparedQuery("test_stale_plan_probe", select(column("x")).select_from(table("probe")))
+
+
+def change_probe_type(engine: Engine) -> None:
+    """What a migration applied under running servers does: a result column changes type."""
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE probe ALTER COLUMN x TYPE text"))
+
+
+@pytest.fixture
+def probe(committed_engine: Engine) -> Engine:
+    with committed_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE probe (x varchar(10)); INSERT INTO probe VALUES ('a')"))
+    return committed_engine
+
+
+def test_a_pooled_statement_is_prepared_again_when_its_result_type_changed(
+    probe: Engine, committed_sessions: sessionmaker[Session]
+) -> None:
+    reads = ReadConnections(committed_sessions, pool_size=1)  # one connection: prepared once
+    try:
+        assert read(reads, PROBE) == [("a",)]
+        change_probe_type(probe)
+        assert read(reads, PROBE) == [("a",)]
+    finally:
+        reads.close()
+
+
+def test_a_session_connection_whose_statement_went_stale_is_replaced(probe: Engine) -> None:
+    """Its transaction is lost with the failed statement; the next connection prepares it
+    afresh instead of failing on every request."""
+    with probe.connect() as conn:
+        assert PROBE.rows(conn, {}) == [("a",)]
+        conn.commit()  # as a request ends; its prepared statement stays
+        change_probe_type(probe)
+        with pytest.raises(DBAPIError, match="cached plan must not change result type"):
+            PROBE.rows(conn, {})
+        assert conn.invalidated
+    with probe.connect() as conn:
+        assert PROBE.rows(conn, {}) == [("a",)]
