@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -15,9 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from api.database import prepare
 from catalog import service
-from catalog.db import make_engine
 from catalog.errors import AtriumError, Busy, InvalidTransition
 from catalog.models import AuditEvent, RoleName
 from catalog.principals import SYSTEM, Principal
@@ -39,11 +37,9 @@ class Review:
 
 
 @pytest.fixture
-def engine(committed_database_url: str) -> Iterator[Engine]:
-    engine = make_engine(committed_database_url, pool_size=4)
-    prepare(engine)
-    yield engine
-    engine.dispose()
+def engine(committed_engine: Engine) -> Engine:
+    """These tests commit: the committed database, not the rolled-back one."""
+    return committed_engine
 
 
 def principal(

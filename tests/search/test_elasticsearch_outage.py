@@ -15,9 +15,7 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.database import prepare
 from catalog import service
-from catalog.db import make_engine
 from catalog.principals import SYSTEM
 from catalog.schemas import DatasetUpdate
 from deploy.elasticsearch_node import Node
@@ -29,14 +27,6 @@ from search.models import SearchOutbox
 from tests.factories import Factory
 
 CACHE = Path(__file__).resolve().parents[2] / ".atrium" / "elasticsearch"
-
-
-@pytest.fixture
-def committed(committed_database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(committed_database_url, pool_size=4)
-    prepare(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
 
 
 @pytest.fixture
@@ -61,20 +51,20 @@ def pending(sessions: sessionmaker[Session]) -> int:
         return int(session.scalar(select(func.count()).select_from(SearchOutbox)) or 0)
 
 
-def test_the_index_catches_up_after_an_outage(committed, issuer, node) -> None:  # type: ignore[no-untyped-def]
+def test_the_index_catches_up_after_an_outage(committed_sessions, issuer, node) -> None:  # type: ignore[no-untyped-def]
     url = node.url()
     assert url is not None
     client = Elasticsearch(url, request_timeout=5, max_retries=0)
     backend = ElasticsearchBackend(client, alias="outage")
-    with committed.begin() as session:
+    with committed_sessions.begin() as session:
         backend.ensure_ready(session)
         factory = Factory(session, issuer=issuer)
         steward = factory.organization()
         before = [factory.dataset(steward, publish=True).accession for _ in range(10)]
-    assert drain_all(committed, backend) >= 10
+    assert drain_all(committed_sessions, backend) >= 10
 
     node.stop()
-    with committed.begin() as session:
+    with committed_sessions.begin() as session:
         factory = Factory(session, issuer=issuer)
         for _ in range(5):
             factory.dataset(steward, publish=True)
@@ -82,30 +72,30 @@ def test_the_index_catches_up_after_an_outage(committed, issuer, node) -> None: 
             service.update_dataset(
                 session, SYSTEM, accession=accession, data=DatasetUpdate(title="Renamed offline")
             )
-    queued = pending(committed)
+    queued = pending(committed_sessions)
     with pytest.raises(BackendUnavailable):
-        drain_once(committed, backend)
-    assert pending(committed) == queued > 0
+        drain_once(committed_sessions, backend)
+    assert pending(committed_sessions) == queued > 0
 
     node.start()
-    halt = start_indexer(committed, backend)
+    halt = start_indexer(committed_sessions, backend)
     try:
         deadline = time.monotonic() + 180
-        while pending(committed) and time.monotonic() < deadline:
+        while pending(committed_sessions) and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         halt()
     backend.refresh()
 
-    assert pending(committed) == 0
-    report = check(committed, backend)
+    assert pending(committed_sessions) == 0
+    report = check(committed_sessions, backend)
     assert report.checked == 15
     assert report.consistent, report
     client.close()
 
 
 def test_a_document_the_index_refuses_is_retried_then_parked(  # type: ignore[no-untyped-def]
-    committed, issuer, elasticsearch_url
+    committed_sessions, issuer, elasticsearch_url
 ) -> None:
     """A keyword longer than Lucene's 32,766-byte term limit: Elasticsearch refuses that one
     document (the others of the batch are indexed); the change is retried with backoff and
@@ -113,14 +103,14 @@ def test_a_document_the_index_refuses_is_retried_then_parked(  # type: ignore[no
     client = Elasticsearch(elasticsearch_url, request_timeout=30)
     backend = ElasticsearchBackend(client, alias=f"poison-{uuid.uuid4().hex[:8]}")
     try:
-        with committed.begin() as session:
+        with committed_sessions.begin() as session:
             backend.ensure_ready(session)
             factory = Factory(session, issuer=issuer)
             steward = factory.organization()
             good = factory.dataset(steward, publish=True)
             bad = factory.dataset(steward, publish=True)
-        drain_all(committed, backend)
-        with committed.begin() as session:
+        drain_all(committed_sessions, backend)
+        with committed_sessions.begin() as session:
             session.execute(
                 text("UPDATE datasets SET data_types = ARRAY[repeat('x', 40000)] WHERE id = :id"),
                 {"id": bad.id},
@@ -128,9 +118,9 @@ def test_a_document_the_index_refuses_is_retried_then_parked(  # type: ignore[no
         later = datetime.now(UTC)
         for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
             later += timedelta(hours=1)
-            with committed.begin() as session:
+            with committed_sessions.begin() as session:
                 outbox.drain_batch(session, backend, now=later)
-            with committed() as session:
+            with committed_sessions() as session:
                 row = session.scalars(
                     select(SearchOutbox).where(SearchOutbox.dataset_id == bad.id)
                 ).one()
@@ -138,11 +128,11 @@ def test_a_document_the_index_refuses_is_retried_then_parked(  # type: ignore[no
                 assert "failed to parse field [data_types]" in (row.last_error or "")
                 assert (row.parked_at is not None) is (attempt == outbox.MAX_ATTEMPTS)
         backend.refresh()
-        with committed() as session:
+        with committed_sessions() as session:
             indexed = {e.dataset_id for e in backend.entries(session)}
             assert outbox.status(session).parked == 1
         assert good.id in indexed
-        assert check(committed, backend).stale == [bad.accession]
+        assert check(committed_sessions, backend).stale == [bad.accession]
     finally:
         client.indices.delete(index=f"{backend.alias}-*", allow_no_indices=True)
         client.close()

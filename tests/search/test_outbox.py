@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.database import prepare
 from catalog import service
-from catalog.db import make_engine
 from catalog.principals import SYSTEM
 from catalog.schemas import DatasetUpdate
 from search import outbox
@@ -104,16 +102,8 @@ def test_status_reports_pending_parked_and_lag(factory, db) -> None:  # type: ig
     assert outbox.status(db).parked == 0
 
 
-@pytest.fixture
-def committed(committed_database_url: str):  # type: ignore[no-untyped-def]
-    engine = make_engine(committed_database_url, pool_size=4)
-    prepare(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
-
-
-def test_concurrent_workers_never_index_the_same_change_twice(committed, issuer) -> None:  # type: ignore[no-untyped-def]
-    with committed.begin() as session:
+def test_concurrent_workers_never_index_the_same_change_twice(committed_sessions, issuer) -> None:  # type: ignore[no-untyped-def]
+    with committed_sessions.begin() as session:
         factory = Factory(session, issuer=issuer)
         steward = factory.organization()
         for _ in range(40):
@@ -122,7 +112,7 @@ def test_concurrent_workers_never_index_the_same_change_twice(committed, issuer)
     settled: list[int] = []
 
     def work() -> None:
-        while count := drain_once(committed, backend):
+        while count := drain_once(committed_sessions, backend):
             settled.append(count)
 
     workers = [threading.Thread(target=work) for _ in range(4)]
@@ -131,7 +121,7 @@ def test_concurrent_workers_never_index_the_same_change_twice(committed, issuer)
     for worker in workers:
         worker.join()
 
-    with committed() as session:
+    with committed_sessions() as session:
         assert session.scalar(select(func.count()).select_from(SearchOutbox)) == 0
         assert session.scalar(select(func.count()).select_from(SearchDocument)) == 40
     assert sum(settled) == 40
@@ -144,16 +134,18 @@ class Unreachable(PostgresBackend):
         raise BackendUnavailable("connection refused")
 
 
-def test_an_unreachable_backend_leaves_every_change_queued(committed, issuer) -> None:  # type: ignore[no-untyped-def]
-    with committed.begin() as session:
+def test_an_unreachable_backend_leaves_every_change_queued(committed_sessions, issuer) -> None:  # type: ignore[no-untyped-def]
+    with committed_sessions.begin() as session:
         Factory(session, issuer=issuer).dataset()
         before = session.scalar(select(func.count()).select_from(SearchOutbox))
 
     with pytest.raises(BackendUnavailable):
-        drain_once(committed, Unreachable())
+        drain_once(committed_sessions, Unreachable())
     stop = threading.Event()
     loop = threading.Thread(
-        target=run_indexer, args=(committed, Unreachable(), stop), kwargs={"idle_seconds": 0.01}
+        target=run_indexer,
+        args=(committed_sessions, Unreachable(), stop),
+        kwargs={"idle_seconds": 0.01},
     )
     loop.start()
     stop.wait(0.2)
@@ -161,25 +153,25 @@ def test_an_unreachable_backend_leaves_every_change_queued(committed, issuer) ->
     loop.join(timeout=5)
 
     assert not loop.is_alive()
-    with committed() as session:
+    with committed_sessions() as session:
         assert session.scalar(select(func.count()).select_from(SearchOutbox)) == before
         state = outbox.status(session)
     assert state.parked == 0
 
 
-def test_reindex_and_check(committed, issuer) -> None:  # type: ignore[no-untyped-def]
+def test_reindex_and_check(committed_sessions, issuer) -> None:  # type: ignore[no-untyped-def]
     backend = PostgresBackend()
-    with committed.begin() as session:
+    with committed_sessions.begin() as session:
         factory = Factory(session, issuer=issuer)
         datasets = [factory.dataset(publish=True) for _ in range(5)]
-    assert not check(committed, backend).consistent
+    assert not check(committed_sessions, backend).consistent
 
-    assert reindex(committed, backend) == 5
-    report = check(committed, backend)
+    assert reindex(committed_sessions, backend) == 5
+    report = check(committed_sessions, backend)
     assert report.consistent
     assert report.checked == 5
 
-    with committed.begin() as session:
+    with committed_sessions.begin() as session:
         session.execute(
             text(
                 'UPDATE search_documents SET document = document || \'{"title": "x"}\''
@@ -190,6 +182,6 @@ def test_reindex_and_check(committed, issuer) -> None:  # type: ignore[no-untype
         session.execute(
             text("DELETE FROM search_documents WHERE dataset_id = :id"), {"id": datasets[1].id}
         )
-    report = check(committed, backend)
+    report = check(committed_sessions, backend)
     assert report.different == [datasets[0].accession]
     assert report.missing == [datasets[1].accession]
