@@ -7,6 +7,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from catalog import audit, generation
+from catalog.models import RoleName
 from catalog.principals import SYSTEM
 from tests.factories import Factory
 
@@ -57,6 +58,21 @@ def test_private_tables_do_not_move_it(committed_engine: Engine) -> None:
     with Session(committed_engine) as session, session.begin():
         audit.record(session, SYSTEM, "test.private", object_type="test", object_id="1")
     assert current(committed_engine) == before
+
+
+def test_people_and_their_roles_do_not_move_it(committed_engine: Engine, issuer) -> None:  # type: ignore[no-untyped-def]
+    """A first sign-in stores its user; no anonymous catalog answer reads users or roles."""
+    with Session(committed_engine) as session, session.begin():
+        steward = Factory(session, issuer=issuer).organization().slug
+    before = current(committed_engine)
+    with Session(committed_engine) as session, session.begin():
+        factory = Factory(session, issuer=issuer)
+        factory.headers("newcomer", (RoleName.STEWARD, steward))
+    assert current(committed_engine) == before
+    with committed_engine.connect() as connection:
+        users = connection.scalar(text("SELECT count(*) FROM users WHERE subject = 'newcomer'"))
+        roles = connection.scalar(text("SELECT count(*) FROM role_assignments"))
+    assert (users, roles) == (1, 1)
 
 
 def test_an_open_writer_does_not_block_another(committed_engine: Engine, issuer) -> None:  # type: ignore[no-untyped-def]
