@@ -88,10 +88,9 @@ class LookupBatches:
         batch = self._gathering.get(who)
         if batch is None or batch.loop is not loop or len(batch.keys) + len(keys) > self._most_keys:
             batch = self._gathering[who] = _Batch(caller, loop)
-            batch.keys.update(dict.fromkeys(keys))
+        batch.keys.update(dict.fromkeys(keys))
+        if batch.task is None:  # started after its first keys are in, however tasks start
             batch.task = loop.create_task(self._run(who, batch))
-        else:
-            batch.keys.update(dict.fromkeys(keys))
         batch.waiting += 1
         return batch
 
