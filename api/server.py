@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 
 from api.app import create_app
+from api.coalesced_writes import PROTOCOL as COALESCED_HTTP
 from api.database import open_engine, session_factory
 from api.settings import Settings
 from catalog.db import make_engine
@@ -59,6 +60,7 @@ def serve(
             "ssl_certfile": str(certfile) if certfile else None,
             "ssl_keyfile": str(keyfile) if keyfile else None,
             "proxy_headers": True,
+            "http": COALESCED_HTTP,
         }
         if settings.workers == 1:
             uvicorn.Server(uvicorn.Config(app, **options)).run()  # type: ignore[arg-type]
