@@ -27,7 +27,7 @@ import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
-from catalog.prepared import STALE_PLAN, PreparedQuery
+from catalog.prepared import PreparedQuery, stale_plan
 
 UUIDS_KEPT = 32_768
 """Parsed UUIDs a pool keeps (~9 MB with their texts): rows repeat the same datasets' and
@@ -99,7 +99,7 @@ class AsyncConnection:
             try:
                 return await self._execute(query, values)
             except psycopg2.errors.FeatureNotSupported as exc:
-                if STALE_PLAN not in str(exc):
+                if not stale_plan(exc):
                     raise
                 await self._forget(query)
                 return await self._execute(query, values)

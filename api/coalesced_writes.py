@@ -17,38 +17,47 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 PROTOCOL = "api.coalesced_writes:CoalescingHttpToolsProtocol"
+FLUSH_BYTES = 65_536
+"""Pending bytes that are handed over at once, without waiting for the turn to end: the real
+transport then asks uvicorn to pause (its buffer limit is as large) inside the same ``send``,
+so a body streamed without yielding to the loop is held back as it would be without joining."""
 
 
 class CoalescedWrites(asyncio.Transport):
-    """A transport whose writes of one event-loop turn reach ``transport`` together. Closing
-    sends what is pending first; aborting drops it, as aborting drops a transport's buffer."""
+    """A transport whose writes of one event-loop turn reach ``transport`` together (up to
+    ``FLUSH_BYTES``). Closing sends what is pending first; aborting drops it, as aborting drops
+    a transport's buffer."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._pending:
             self._loop.call_soon(self._flush)
         self._pending.append(bytes(data))
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= FLUSH_BYTES:
+            self._flush()
 
     def writelines(self, list_of_data: Any) -> None:
         for data in list_of_data:
             self.write(data)
 
     def _flush(self) -> None:
-        pending, self._pending = self._pending, []
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
         if pending and not self._transport.is_closing():
-            self._transport.write(b"".join(pending))
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     def close(self) -> None:
         self._flush()
         self._transport.close()
 
     def abort(self) -> None:
-        self._pending = []
+        self._pending, self._pending_bytes = [], 0
         self._transport.abort()
 
     def write_eof(self) -> None:
@@ -65,7 +74,7 @@ class CoalescedWrites(asyncio.Transport):
         return self._transport.get_extra_info(name, default)
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+        return self._transport.get_write_buffer_size() + self._pending_bytes
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return self._transport.get_write_buffer_limits()

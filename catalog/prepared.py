@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from psycopg2.errors import FeatureNotSupported
+import psycopg2.errors as psycopg2_errors
 from sqlalchemy.dialects.postgresql import psycopg2
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -26,10 +26,6 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 PREPARED = "atrium_prepared_statements"
-STALE_PLAN = "cached plan must not change result type"
-"""Postgres' refusal (SQLSTATE 0A000) to run a prepared statement whose result columns changed
-type since it was prepared (a migration applied while servers run); it replans after other
-schema changes by itself."""
 
 
 class PreparedQuery:
@@ -57,7 +53,7 @@ class PreparedQuery:
         try:
             result = connection.exec_driver_sql(self.execute_sql, self.arguments(values))
         except DBAPIError as exc:
-            if _stale(exc):
+            if isinstance(exc.orig, psycopg2_errors.Error) and stale_plan(exc.orig):
                 # The transaction is lost either way; a new connection prepares afresh.
                 prepared.discard(self.name)
                 connection.invalidate()
@@ -69,5 +65,9 @@ class PreparedQuery:
         return tuple(values[name] for name in self.parameters)
 
 
-def _stale(exc: DBAPIError) -> bool:
-    return isinstance(exc.orig, FeatureNotSupported) and STALE_PLAN in str(exc.orig)
+def stale_plan(error: psycopg2_errors.Error) -> bool:
+    """Postgres' refusal to run a prepared statement whose result columns changed type since it
+    was prepared (a migration applied while servers run; it replans after other schema changes
+    by itself). Told by its SQLSTATE and the function that raised it, not by its message,
+    which the server may translate."""
+    return error.pgcode == "0A000" and error.diag.source_function == "RevalidateCachedQuery"

@@ -11,12 +11,13 @@ While a writer is open the interpreter hands the GIL over after ``SWITCH_SECONDS
 5 ms. Each statement the writer sends releases the GIL, and getting it back meant waiting for
 the parsing thread's 5 ms slice to end: a chunk's 400 datasets took 1.1 s instead of 0.16 s,
 and the parser then waited for the writer about half of the time (BENCHMARKS.md, ingest,
-session 5). The interval is restored when the writer closes.
+session 5). The interval is restored when the last open writer closes.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
@@ -44,6 +45,32 @@ SWITCH_SECONDS = 0.0001
 0.2 ms 16.6 s, 0.1 ms 15.5 s."""
 
 
+class _PromptHandoffs:
+    """The interpreter's switch interval is ``SWITCH_SECONDS`` while any writer is open (two
+    ingests may run on threads of one process), and what it was before once none is."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+        self._before = sys.getswitchinterval()
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._open == 0:
+                self._before = sys.getswitchinterval()
+                sys.setswitchinterval(SWITCH_SECONDS)
+            self._open += 1
+
+    def exit(self) -> None:
+        with self._lock:
+            self._open -= 1
+            if self._open == 0:
+                sys.setswitchinterval(self._before)
+
+
+PROMPT_HANDOFFS = _PromptHandoffs()
+
+
 class Writer:
     def __init__(self, session: Session) -> None:
         dbapi = session.connection().connection.dbapi_connection
@@ -51,10 +78,9 @@ class Writer:
         self.cursor = cast(Cursor, dbapi.cursor())
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer")
         self._job: Future[None] | None = None
-        self._switch_seconds = sys.getswitchinterval()
 
     def __enter__(self) -> Writer:
-        sys.setswitchinterval(SWITCH_SECONDS)
+        PROMPT_HANDOFFS.enter()
         return self
 
     def __exit__(
@@ -65,7 +91,7 @@ class Writer:
     ) -> None:
         """Wait for a running job even when the caller failed: the transaction can only be
         rolled back once nothing else uses its connection."""
-        sys.setswitchinterval(self._switch_seconds)
+        PROMPT_HANDOFFS.exit()
         self._pool.shutdown(wait=True)
         self.cursor.close()
         if exc_type is None:

@@ -18,7 +18,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from api.coalesced_writes import PROTOCOL, CoalescedWrites, CoalescingHttpToolsProtocol
+from api.coalesced_writes import (
+    FLUSH_BYTES,
+    PROTOCOL,
+    CoalescedWrites,
+    CoalescingHttpToolsProtocol,
+)
 
 
 class Recorder(asyncio.Transport):
@@ -65,6 +70,27 @@ def test_the_writes_of_one_turn_leave_together_at_its_end() -> None:
         [b"HTTP/1.1 200 OK\r\n\r\nbody"],
         [b"HTTP/1.1 200 OK\r\n\r\nbody", b"next"],
     ]
+
+
+def test_a_large_body_is_handed_over_at_once_so_that_backpressure_still_holds() -> None:
+    """The real transport asks the protocol to pause from inside its ``write``: that must
+    happen within the ``send`` that filled its buffer, not a turn later."""
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        real = Recorder()
+        writes = CoalescedWrites(real, asyncio.get_running_loop())
+        writes.write(b"headers")
+        writes.write(b"x" * (FLUSH_BYTES - 10))
+        within_the_turn = [len(w) for w in real.writes]
+        writes.write(b"tail")  # now past the limit: handed over within the turn
+        after = [len(w) for w in real.writes]
+        await asyncio.sleep(0)
+        assert [len(w) for w in real.writes] == after  # and nothing left for the turn's end
+        return within_the_turn, after
+
+    within_the_turn, after = asyncio.run(scenario())
+    assert within_the_turn == []  # not yet at the limit: waits for the turn's other writes
+    assert after == [FLUSH_BYTES + 1]
 
 
 def test_closing_sends_what_is_pending_and_aborting_drops_it() -> None:

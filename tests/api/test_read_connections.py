@@ -22,6 +22,7 @@ from api.auth.issuer import BuiltinIssuer
 from api.database import ReadConnections
 from api.drs.routes import LOOKUP
 from catalog import repository, service
+from catalog.db import make_engine
 from catalog.models import Organization
 from catalog.prepared import PREPARED, PreparedQuery
 from catalog.principals import SYSTEM
@@ -315,9 +316,14 @@ PROBE = PreparedQuery("test_stale_plan_probe", select(column("x")).select_from(t
 
 
 def change_probe_type(engine: Engine) -> None:
-    """What a migration applied under running servers does: a result column changes type."""
-    with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE probe ALTER COLUMN x TYPE text"))
+    """What a migration applied under running servers does: a result column changes type (on
+    a connection of its own, so the engine's pool holds only the servers' connections)."""
+    migration = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
+    try:
+        with migration.begin() as conn:
+            conn.execute(text("ALTER TABLE probe ALTER COLUMN x TYPE text"))
+    finally:
+        migration.dispose()
 
 
 @pytest.fixture
@@ -345,9 +351,11 @@ def test_a_session_connection_whose_statement_went_stale_is_replaced(probe: Engi
     with probe.connect() as conn:
         assert PROBE.rows(conn, {}) == [("a",)]
         conn.commit()  # as a request ends; its prepared statement stays
+        stale = conn.connection.dbapi_connection
         change_probe_type(probe)
         with pytest.raises(DBAPIError, match="cached plan must not change result type"):
             PROBE.rows(conn, {})
         assert conn.invalidated
     with probe.connect() as conn:
         assert PROBE.rows(conn, {}) == [("a",)]
+        assert conn.connection.dbapi_connection is not stale

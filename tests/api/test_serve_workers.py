@@ -6,6 +6,7 @@ of garbage collections."""
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import time
@@ -14,9 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from sqlalchemy.engine import Engine
 
 from api.cli import main
-from api.server import GC_YOUNG_THRESHOLD, settle_heap, worker_app
+from api.coalesced_writes import PROTOCOL
+from api.server import GC_YOUNG_THRESHOLD, serve, settle_heap, worker_app
+from api.settings import Settings
 from tests.api.test_drs_client_e2e import free_port, stop
 
 BIN = Path(sys.executable).parent
@@ -135,3 +140,27 @@ def test_the_heap_a_server_starts_with_is_kept_out_of_collections() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_runs_uvicorn_with_one_write_per_response(
+    settings: Settings,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+) -> None:
+    started: list[str] = []
+
+    class Server:
+        def __init__(self, config: uvicorn.Config) -> None:
+            started.append(config.http)  # type: ignore[arg-type]
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # serve hands workers its settings
+    monkeypatch.setattr(uvicorn, "Server", Server)
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **options: started.append(options["http"]))
+    indexless = settings.model_copy(update={"workers": workers, "index_in_process": False})
+    assert serve(indexless, engine=engine) == 0
+    assert started == [PROTOCOL]

@@ -1061,3 +1061,14 @@ def test_the_writer_hands_the_gil_over_promptly_while_it_is_open(db: Session) ->
     with pytest.raises(RuntimeError), Writer(db):
         raise RuntimeError("the ingest failed")
     assert sys.getswitchinterval() == before
+
+
+def test_overlapping_writers_restore_the_interval_once_the_last_closes(db: Session) -> None:
+    before = sys.getswitchinterval()
+    first, second = Writer(db), Writer(db)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == pytest.approx(SWITCH_SECONDS)  # the second is still open
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before
