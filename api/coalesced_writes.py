@@ -48,9 +48,18 @@ class CoalescedWrites(asyncio.Transport):
             self.write(data)
 
     def _flush(self) -> None:
-        pending, self._pending, self._pending_bytes = self._pending, [], 0
-        if pending and not self._transport.is_closing():
-            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        """Small pieces are joined; a large body goes as it is, beside the headers, rather than
+        copied (``writelines`` gathers them into one system call where the loop can)."""
+        pending, size = self._pending, self._pending_bytes
+        self._pending, self._pending_bytes = [], 0
+        if not pending or self._transport.is_closing():
+            return
+        if len(pending) == 1:
+            self._transport.write(pending[0])
+        elif size < FLUSH_BYTES:
+            self._transport.write(b"".join(pending))
+        else:
+            self._transport.writelines(pending)
 
     def close(self) -> None:
         self._flush()
