@@ -19,8 +19,7 @@ from api.auth.tokens import IssuerPolicy, TokenVerifier
 from api.database import ReadConnections
 from api.drs.documents import drs_hostname
 from api.drs.fast_path import DrsObjectFastPath
-from api.drs.lookup_batches import LookupBatches
-from api.drs.routes import CHUNK, LOOKUP, DrsConfig, drs_routes, lookup_values
+from api.drs.routes import DrsConfig, drs_routes, lookups_over
 from api.drs.uris import DrsNaming
 from api.graphql.documents import ValidatedDocuments
 from api.graphql.endpoint import GraphQLConfig, graphql_endpoint
@@ -181,7 +180,7 @@ def create_app(
     app.state.search = search
     app.state.drs = DrsConfig(
         sessions=sessions,
-        lookups=LookupBatches(reads, LOOKUP, lookup_values, most_keys=CHUNK),
+        lookups=lookups_over(reads),
         base_url=settings.base_url,
         hostname=drs_hostname(settings.base_url),
         storage=storage,

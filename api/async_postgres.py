@@ -64,20 +64,16 @@ async def _ready(raw: Any) -> None:
         state = raw.poll()
         if state == psycopg2.extensions.POLL_OK:
             return
+        reading = state == psycopg2.extensions.POLL_READ
+        watch = loop.add_reader if reading else loop.add_writer
+        unwatch = loop.remove_reader if reading else loop.remove_writer
         woken = loop.create_future()
         fd = raw.fileno()
-        if state == psycopg2.extensions.POLL_READ:
-            loop.add_reader(fd, _wake, woken)
-            try:
-                await woken
-            finally:
-                loop.remove_reader(fd)
-        else:
-            loop.add_writer(fd, _wake, woken)
-            try:
-                await woken
-            finally:
-                loop.remove_writer(fd)
+        watch(fd, _wake, woken)
+        try:
+            await woken
+        finally:
+            unwatch(fd)
 
 
 def _wake(woken: asyncio.Future[None]) -> None:

@@ -52,7 +52,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
-READ_OPTIONS = f"{SESSION_OPTIONS} -c plan_cache_mode=force_generic_plan" + (
+READ_OPTIONS = (
+    f"{SESSION_OPTIONS} -c plan_cache_mode=force_generic_plan"
     " -c client_connection_check_interval=1000"
 )
 KEEPALIVES = {

@@ -481,11 +481,7 @@ Roles = tuple[uuid.UUID, list[tuple[str, uuid.UUID | None, uuid.UUID | None]]]
 def user_roles(connection: Connection, issuer: str, subject: str) -> Roles | None:
     """The user's id and (role, organization id, committee id) of each assignment, in one
     outer join, or None for an unknown identity."""
-    return roles_from_rows(USER_ROLES.rows(connection, {"issuer": issuer, "subject": subject}))
-
-
-def roles_from_rows(rows: Sequence[tuple[Any, ...]]) -> Roles | None:
-    """``USER_ROLES``'s rows, read here or on an asynchronous connection, as ``user_roles``."""
+    rows = USER_ROLES.rows(connection, {"issuer": issuer, "subject": subject})
     if not rows:
         return None
     return rows[0][0], [(row[1], row[2], row[3]) for row in rows if row[1] is not None]

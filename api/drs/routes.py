@@ -33,6 +33,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth.principals import principal_from_claims
+from api.database import ReadConnections
 from api.drs.documents import (
     authorizations_document,
     drs_object_document,
@@ -262,6 +263,11 @@ def _with_roles(caller: Principal, rows: Sequence[tuple[Any, ...]]) -> Principal
         return caller
     roles = repository.caller_roles(rows)
     return service.principal_with_roles(caller.issuer, caller.subject, roles)
+
+
+def lookups_over(reads: ReadConnections) -> LookupBatches:
+    """The DRS lookups of one app, batched on ``reads``."""
+    return LookupBatches(reads, LOOKUP, lookup_values, most_keys=CHUNK)
 
 
 def lookup_values(caller: Principal, now: datetime, keys: list[str]) -> dict[str, Any]:
