@@ -208,6 +208,7 @@ def create_app(
         cache=ResponseCache(settings.graphql_cache_mb << 20) if settings.graphql_cache_mb else None,
         drs=DrsNaming(drs_hostname(settings.base_url), settings.drs_compact_prefix),
         max_drs_uris=settings.drs_max_bulk_request_length,
+        json_pages=settings.graphql_json_pages,
         documents=ValidatedDocuments(
             schema.graphql_schema,
             max_depth=settings.graphql_max_depth,

@@ -184,6 +184,11 @@ class Settings(BaseSettings):
         le=65_536,
         description="Memory per server process for cached anonymous catalog answers; 0: none.",
     )
+    graphql_json_pages: bool = Field(
+        default=True,
+        description="Build dataset pages whose fields allow it as JSON in Postgres instead of"
+        " field by field; off only to compare the two.",
+    )
     log_level: str = Field(default="info", description="Log level of the server.")
 
     @field_validator("public_base_url")

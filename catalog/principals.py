@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from catalog.models import RoleName
 
@@ -28,7 +29,7 @@ class Principal:
     def is_authenticated(self) -> bool:
         return self.subject is not None
 
-    @property
+    @cached_property
     def is_admin(self) -> bool:
         return any(r.role is RoleName.ADMIN for r in self.roles)
 
@@ -38,11 +39,23 @@ class Principal:
         return f"{self.subject}@{self.issuer}" if self.subject else "anonymous"
 
     def organizations_with(self, role: RoleName) -> frozenset[uuid.UUID]:
-        return frozenset(
-            r.organization_id for r in self.roles if r.role is role and r.organization_id
-        )
+        return self._organizations_by_role.get(role, frozenset())
+
+    @cached_property
+    def _organizations_by_role(self) -> dict[RoleName, frozenset[uuid.UUID]]:
+        """Computed once: policies ask for every dataset of a page."""
+        return {
+            role: frozenset(
+                r.organization_id for r in self.roles if r.role is role and r.organization_id
+            )
+            for role in {r.role for r in self.roles}
+        }
 
     def committees(self) -> frozenset[uuid.UUID]:
+        return self._committees
+
+    @cached_property
+    def _committees(self) -> frozenset[uuid.UUID]:
         return frozenset(
             r.committee_id
             for r in self.roles

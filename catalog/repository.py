@@ -24,7 +24,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from catalog.models import (
@@ -143,6 +143,47 @@ def page_of_datasets(
 ) -> Sequence[Dataset]:
     """A keyset page ordered by (sort value, accession): stable however deep the page. The
     cursor is a row comparison, which the sort's (value, accession) index bounds directly."""
+    paged = _paged(stmt, sort=sort, descending=descending, after=after, limit=limit)
+    return session.scalars(paged).all()
+
+
+FACT_COLUMNS = (
+    Dataset.id,
+    Dataset.accession,
+    Dataset.access_level,
+    Dataset.status,
+    Dataset.steward_id,
+    Dataset.committee_id,
+    Dataset.title,
+    Dataset.updated_at,
+    Dataset.participant_count,
+)
+"""What access decisions and page cursors read of a dataset."""
+
+
+def page_of_dataset_facts(
+    session: Session,
+    stmt: Select[Dataset],
+    *,
+    sort: str,
+    descending: bool,
+    after: tuple[Any, str] | None,
+    limit: int,
+) -> Sequence[Any]:
+    """The page ``page_of_datasets`` reads, as rows of ``FACT_COLUMNS``: a page whose JSON
+    Postgres builds needs no more, and building 100 ORM entities cost a third of it."""
+    paged = _paged(stmt, sort=sort, descending=descending, after=after, limit=limit)
+    return session.execute(paged.with_only_columns(*FACT_COLUMNS)).all()
+
+
+def _paged(
+    stmt: Select[Dataset],
+    *,
+    sort: str,
+    descending: bool,
+    after: tuple[Any, str] | None,
+    limit: int,
+) -> Select[Dataset]:
     column = SORT_COLUMNS[sort]
     if after is not None:
         value, accession = after
@@ -150,10 +191,10 @@ def page_of_datasets(
         bound = tuple_(literal(value, column.type), literal(accession, Dataset.accession.type))
         stmt = stmt.where(key < bound if descending else key > bound)
     order = (column.desc(), Dataset.accession.desc()) if descending else (column, Dataset.accession)
-    return session.scalars(stmt.order_by(*order).limit(limit)).all()
+    return stmt.order_by(*order).limit(limit)
 
 
-def sort_value(dataset: Dataset, sort: str) -> Any:
+def sort_value(dataset: Dataset | Row[Any], sort: str) -> Any:
     if sort == "PARTICIPANTS":
         return dataset.participant_count if dataset.participant_count is not None else -1
     if sort == "UPDATED_AT":
@@ -237,7 +278,7 @@ def funders_of_datasets(
         select(DatasetFunder, Organization)
         .join(Organization, Organization.id == DatasetFunder.funder_id)
         .where(DatasetFunder.dataset_id.in_(dataset_ids))
-        .order_by(DatasetFunder.dataset_id, Organization.name)
+        .order_by(DatasetFunder.dataset_id, Organization.name, DatasetFunder.id)
     )
     grouped: dict[uuid.UUID, list[tuple[DatasetFunder, Organization]]] = defaultdict(list)
     for link, org in session.execute(stmt):

@@ -22,6 +22,7 @@ class Context:
     search: SearchBackend
     drs: DrsNaming
     max_drs_uris: int
+    json_pages: bool = True
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     loaders: Loaders = field(init=False)
 

@@ -60,6 +60,7 @@ class GraphQLConfig:
     cache: ResponseCache | None
     drs: DrsNaming
     max_drs_uris: int
+    json_pages: bool
     documents: ValidatedDocuments
 
 
@@ -144,6 +145,7 @@ def _execute_in_transaction(
             search=config.search,
             drs=config.drs,
             max_drs_uris=config.max_drs_uris,
+            json_pages=config.json_pages,
         )
         result = execute_document(
             config.schema,

@@ -15,7 +15,18 @@ from enum import Enum
 from types import CoroutineType
 from typing import Any
 
-from graphql import DocumentNode, ExecutionResult, GraphQLSchema, execute
+import orjson
+from graphql import (
+    DocumentNode,
+    ExecutionContext,
+    ExecutionResult,
+    FieldNode,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    execute,
+)
+from graphql.pyutils import Path
 
 # Types resolvers return by the thousand that can never be awaited: checked by identity
 # before graphql-core's generic test, which costs a ``hasattr`` on every value of every field.
@@ -34,6 +45,23 @@ def is_awaitable(value: Any) -> bool:
     return isinstance(value, CoroutineType) or hasattr(value, "__await__")
 
 
+class PrebuiltValues(ExecutionContext):
+    """Passes a value a resolver built as JSON already (``orjson.Fragment``, see
+    ``api.graphql.catalog.json_pages``) into the result as it is."""
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_nodes: list[FieldNode],
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+    ) -> Any:
+        if type(result) is orjson.Fragment:
+            return result
+        return super().complete_value(return_type, field_nodes, info, path, result)
+
+
 def execute_document(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -49,6 +77,7 @@ def execute_document(
         variable_values=variables,
         operation_name=operation_name,
         is_awaitable=is_awaitable,
+        execution_context_class=PrebuiltValues,
     )
     if isinstance(outcome, ExecutionResult):
         return outcome

@@ -72,6 +72,17 @@ class SiblingLoader(Generic[K, V]):
             cache[k] = found[k] if k in found else self._default()
         return cache[key]
 
+    def load(self, keys: Iterable[K]) -> None:
+        """Fetch the uncached ``keys`` in one statement: for rows the request did not add to
+        ``Seen`` (``json_pages`` reads a page as plain rows, which other loaders cannot use)."""
+        cache = self._cache
+        wanted = list(dict.fromkeys(k for k in keys if k not in cache))
+        if not wanted:
+            return
+        found = self._fetch(self._session, wanted)
+        for k in wanted:
+            cache[k] = found[k] if k in found else self._default()
+
     def get_many(self, keys: Iterable[K]) -> list[V]:
         return [self.get(k) for k in keys]
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import graphene
 
 from api.drs.uris import object_id_from_uri
 from api.graphql.access import may_list_files
+from api.graphql.catalog import json_pages
 from api.graphql.catalog.types import (
     AccessLevel,
     Committee,
@@ -29,6 +31,9 @@ from catalog.errors import Invalid
 from catalog.models import DatasetStatus as DatasetStatusModel
 
 MAX_DATASETS_PAGE = 100
+
+PageReader = Callable[..., Sequence[Any]]
+"""``repository.page_of_datasets`` or ``page_of_dataset_facts``."""
 
 
 class DrsResolution(graphene.ObjectType):
@@ -156,8 +161,13 @@ class CatalogQuery(graphene.ObjectType):
             raise Invalid("give exactly one of id and accession")
         c = ctx(info)
         if id is not None:
-            return repository.dataset_by_id(c.session, c.principal, id)
-        return repository.dataset_by_accession(c.session, c.principal, accession or "")
+            found = repository.dataset_by_id(c.session, c.principal, id)
+        else:
+            found = repository.dataset_by_accession(c.session, c.principal, accession or "")
+        if found is None or not c.json_pages:
+            return found
+        c.loaders.catalog.seen.add_datasets([found])
+        return json_pages.dataset_node(info, found) or found
 
     @staticmethod
     def resolve_datasets(
@@ -181,19 +191,35 @@ class CatalogQuery(graphene.ObjectType):
             if not decoded or len(decoded) != 4 or decoded[:2] != [sort, descending]:
                 raise Invalid("after is not a cursor of this ordering", field="after")
             position = (decoded[2], decoded[3])
-        rows = repository.page_of_datasets(
-            c.session, stmt, sort=sort, descending=descending, after=position, limit=first + 1
-        )
-        c.loaders.catalog.seen.add_datasets(rows[:first])
-        edges = [
-            (d, encode_cursor([sort, descending, repository.sort_value(d, sort), d.accession]))
-            for d in rows[:first]
-        ]
+
+        def page(read: PageReader) -> tuple[Sequence[Any], list[str], bool]:
+            rows = read(
+                c.session, stmt, sort=sort, descending=descending, after=position, limit=first + 1
+            )
+            shown = rows[:first]
+            cursors = [
+                encode_cursor([sort, descending, repository.sort_value(d, sort), d.accession])
+                for d in shown
+            ]
+            return shown, cursors, len(rows) > first
+
+        def total_count() -> int:
+            return repository.count(c.session, stmt)
+
+        if c.json_pages:
+            built = json_pages.dataset_connection(
+                info,
+                lambda: json_pages.Page(*page(repository.page_of_dataset_facts), total_count),
+            )
+            if built is not None:
+                return built
+        shown, cursors, has_next = page(repository.page_of_datasets)
+        c.loaders.catalog.seen.add_datasets(shown)
         return connection(
             DatasetConnection,
-            edges,
-            has_next=len(rows) > first,
-            total_count=lambda: repository.count(c.session, stmt),
+            list(zip(shown, cursors, strict=True)),
+            has_next=has_next,
+            total_count=total_count,
         )
 
     @staticmethod
