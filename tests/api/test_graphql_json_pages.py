@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.auth.issuer import BuiltinIssuer
+from api.graphql.catalog.types import encode_cursor
 from api.settings import Settings
 from catalog import service
 from catalog.models import Organization, RoleName
@@ -30,7 +31,7 @@ DATASET_FIELDS = """
   funders { __typename awardNumber funder { id slug name kind } }
   diseases { __typename curie label code synonyms }
   phenotypes { curie label }
-  files(first: 2) {
+  files(first: 5) {
     __typename totalCount
     pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
     edges { __typename cursor node {
@@ -55,7 +56,12 @@ fragment Everything on Dataset {"""
     + "}"
 )
 
-ONE = "query($a: String) { dataset(accession: $a) { " + DATASET_FIELDS + " } }"
+ONE = (
+    "query($a: String, $after: String) { dataset(accession: $a) { "
+    + DATASET_FIELDS
+    + " later: files(first: 2, after: $after) { totalCount edges { cursor node { id } }"
+    + " pageInfo { hasNextPage startCursor endCursor } } } }"
+)
 
 # Fields the JSON pages do not build: each sends the whole page down the general path.
 FALLBACKS = [
@@ -140,6 +146,8 @@ def catalog(factory: Factory, db: Session, connection: Connection) -> dict[str, 
                         {"type": "sha-256", "checksum": f"{i:064x}"},
                         {"type": "md5", "checksum": f"{i:032x}"},
                         {"type": "etag", "checksum": f"{i:032x}-3"},
+                        *([{"type": "crc32c", "checksum": "0a1b2c3d"}] if i == 2 else []),
+                        *([{"type": "sha1", "checksum": "f" * 40}] if i == 2 else []),
                     ],
                     "mime_type": "application/cram",
                     "version": "v2",
@@ -148,6 +156,11 @@ def catalog(factory: Factory, db: Session, connection: Connection) -> dict[str, 
                     "access_methods": [
                         {"type": "s3", "url": f"s3://bucket/{i}", "region": "us-east-1"},
                         {"type": "https", "url": f"https://example.org/{i}", "access_id": "web"},
+                        *(
+                            [{"type": "gs", "url": "gs://b/2", "access_id": "gcp"}]
+                            if i == 2
+                            else []
+                        ),
                     ],
                 }
             )
@@ -250,10 +263,12 @@ def test_one_dataset_equals_the_general_path(
     role: str,
 ) -> None:
     headers = _callers(catalog)[role]
+    after = encode_cursor(["files", "rich-0"])
     for accession in catalog["accessions"]:
-        built, as_json = _built_as_json(client, connection, ONE, {"a": accession}, headers)
-        assert _differences(built, gql(general, ONE, {"a": accession}, headers)) == []
-        assert as_json == (built["dataset"] is not None)
+        for variables in ({"a": accession}, {"a": accession, "after": after}):
+            built, as_json = _built_as_json(client, connection, ONE, variables, headers)
+            assert _differences(built, gql(general, ONE, variables, headers)) == []
+            assert as_json == (built["dataset"] is not None)
 
 
 def test_the_general_path_builds_no_json(
@@ -268,7 +283,8 @@ def test_rich_dataset_shows_what_it_holds(
 ) -> None:
     """The comparison above is only as good as the values it compares: here they are."""
     steward = catalog["headers"]["steward"]
-    node = gql(client, ONE, {"a": catalog["accessions"][0]}, steward)["dataset"]
+    variables = {"a": catalog["accessions"][0], "after": encode_cursor(["files", "rich-0"])}
+    node = gql(client, ONE, variables, steward)["dataset"]
     assert [f["awardNumber"] for f in node["funders"]] == [None, "R01-1", "R01-2"]
     assert [f["funder"]["name"] for f in node["funders"]] == [
         "Aardvark Funds",
@@ -284,11 +300,27 @@ def test_rich_dataset_shows_what_it_holds(
     assert node["totalBytes"] == 3 * 2**40 + 3
     files = node["files"]
     assert files["totalCount"] == 4
-    assert files["pageInfo"]["hasNextPage"] is True
+    assert [e["node"]["id"] for e in files["edges"]] == [
+        "rich-0",
+        "rich-1",
+        "rich-2",
+        "rich-bundle",
+    ]
+    assert files["pageInfo"]["hasNextPage"] is False
+    later = node["later"]
+    assert [e["node"]["id"] for e in later["edges"]] == ["rich-1", "rich-2"]
+    assert later["pageInfo"]["hasNextPage"] is True
+    assert later["pageInfo"]["endCursor"] == encode_cursor(["files", "rich-2"])
     first = files["edges"][0]["node"]
     assert first["id"] == "rich-0"
     assert first["drsUri"] == "drs://testserver/rich-0"
     assert [c["type"] for c in first["checksums"]] == ["etag", "md5", "sha-256"]
+    last = files["edges"][2]["node"]
+    assert [c["type"] for c in last["checksums"]] == ["crc32c", "etag", "md5", "sha-256", "sha1"]
+    assert [m["accessId"] for m in last["accessMethods"]] == ["gcp", "s3", "web"]
+    bundle = files["edges"][3]["node"]
+    assert bundle["isBundle"] is True
+    assert bundle["accessMethods"] == []
     assert first["aliases"] == ["alias-0-a", "alias-0-b"]
     assert [(m["type"], m["region"], m["url"]) for m in first["accessMethods"]] == [
         ("s3", "us-east-1", "s3://bucket/0"),
