@@ -21,6 +21,7 @@ from api.drs.documents import drs_hostname
 from api.drs.fast_path import DrsObjectFastPath
 from api.drs.routes import DrsConfig, drs_routes, lookups_over
 from api.drs.uris import DrsNaming
+from api.graphql.catalog_memo import CatalogMemo
 from api.graphql.documents import ValidatedDocuments
 from api.graphql.endpoint import GraphQLConfig, graphql_endpoint
 from api.graphql.response_cache import ResponseCache
@@ -209,6 +210,7 @@ def create_app(
         drs=DrsNaming(drs_hostname(settings.base_url), settings.drs_compact_prefix),
         max_drs_uris=settings.drs_max_bulk_request_length,
         json_pages=settings.graphql_json_pages,
+        memo=CatalogMemo(settings.graphql_memo_mb << 20) if settings.graphql_memo_mb else None,
         documents=ValidatedDocuments(
             schema.graphql_schema,
             max_depth=settings.graphql_max_depth,

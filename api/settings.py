@@ -184,6 +184,13 @@ class Settings(BaseSettings):
         le=65_536,
         description="Memory per server process for cached anonymous catalog answers; 0: none.",
     )
+    graphql_memo_mb: int = Field(
+        default=64,
+        ge=0,
+        le=65_536,
+        description="Memory per server process for parts of catalog answers any caller can"
+        " reuse (dataset counts and nodes), kept until the catalog changes; 0: none.",
+    )
     graphql_json_pages: bool = Field(
         default=True,
         description="Build dataset pages whose fields allow it as JSON in Postgres instead of"

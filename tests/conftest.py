@@ -118,15 +118,17 @@ def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    # No GraphQL response cache: these apps read inside each test's rolled-back transaction,
-    # where the catalog generation cannot move (it moves at commit). The cache has tests of
-    # its own on a committed database (tests/api/test_graphql_response_cache.py).
+    # No GraphQL response cache or memo: these apps read inside each test's rolled-back
+    # transaction, where the catalog generation cannot move (it moves at commit). Both have
+    # tests of their own on a committed database (tests/api/test_graphql_response_cache.py,
+    # tests/api/test_graphql_catalog_memo.py).
     return Settings(
         data_dir=tmp_path_factory.mktemp("atrium-data"),
         public_base_url="http://testserver",
         database_url=None,
         elasticsearch_url=None,
         graphql_cache_mb=0,
+        graphql_memo_mb=0,
     )
 
 

@@ -31,6 +31,7 @@ from starlette.responses import HTMLResponse, Response
 from api.auth.principals import principal_from_claims
 from api.database import ReadConnections
 from api.drs.uris import DrsNaming
+from api.graphql.catalog_memo import CatalogMemo
 from api.graphql.context import Context
 from api.graphql.documents import ValidatedDocuments
 from api.graphql.execution import execute_document
@@ -61,6 +62,7 @@ class GraphQLConfig:
     drs: DrsNaming
     max_drs_uris: int
     json_pages: bool
+    memo: CatalogMemo | None
     documents: ValidatedDocuments
 
 
@@ -146,6 +148,7 @@ def _execute_in_transaction(
             drs=config.drs,
             max_drs_uris=config.max_drs_uris,
             json_pages=config.json_pages,
+            memo=config.memo,
         )
         result = execute_document(
             config.schema,

@@ -4,12 +4,16 @@ diseases and their first 10 files) against `atrium serve`, from this separate pr
     python tests/perf/bench_graphql.py --datasets 20000 --files-per-dataset 50
     python tests/perf/bench_graphql.py --skip-load          # reuse the loaded catalog
     python tests/perf/bench_graphql.py --skip-load --no-cache   # execute every request
+    python tests/perf/bench_graphql.py --skip-load --signed-in  # a researcher's bearer token
 
 Loads the demo catalog with `atrium demo --no-serve` into --data-dir (embedded Postgres unless
 ATRIUM_DATABASE_URL is set), starts `atrium serve`, drives it at --concurrency for --duration
 seconds, and prints latency percentiles, throughput and the server's peak RSS. Requests are
 anonymous, so after the warm-up the response cache answers them unless --no-cache turns it off
-(ATRIUM_GRAPHQL_CACHE_MB=0); the server reports which in its `atrium-cache` header.
+(ATRIUM_GRAPHQL_CACHE_MB=0, and the memo of counts and nodes, ATRIUM_GRAPHQL_MEMO_MB=0); the
+server reports which in its `atrium-cache` header. With --signed-in every request carries a
+researcher's bearer token (no roles, no grants): the response cache never answers those, the
+memo does unless --no-cache.
 """
 
 from __future__ import annotations
@@ -93,7 +97,9 @@ async def drive(
                 "order": rng.choice(ORDERS),
             }
             started = time.perf_counter()
-            response = await client.post(url, json={"query": QUERY, "variables": variables})
+            response = await client.post(
+                url, json={"query": QUERY, "variables": variables}, headers=args.headers
+            )
             elapsed = time.perf_counter() - started
             body = orjson.loads(response.content)
             if response.status_code != 200 or "errors" in body:
@@ -112,10 +118,10 @@ async def drive(
 
 WRK_SCRIPT = """
 local bodies = {%s}
+local headers = {["Content-Type"] = "application/json"%s}
 math.randomseed(7)
 request = function()
-  return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json"},
-                    bodies[math.random(#bodies)])
+  return wrk.format("POST", "/graphql", headers, bodies[math.random(#bodies)])
 end
 done = function(summary, latency, requests)
   io.write(string.format("p95 %%.2f ms\\n", latency:percentile(95) / 1000))
@@ -134,7 +140,8 @@ def run_wrk(args: argparse.Namespace, url: str, seconds: int) -> str:
         for o in ORDERS
     ]
     script = args.data_dir / "bench-graphql.lua"
-    script.write_text(WRK_SCRIPT % ", ".join(f"[==[{b}]==]" for b in bodies))
+    bearer = "".join(f', ["{k}"] = "{v}"' for k, v in args.headers.items())
+    script.write_text(WRK_SCRIPT % (", ".join(f"[==[{b}]==]" for b in bodies), bearer))
     command = [
         "wrk",
         "-t2",
@@ -156,7 +163,9 @@ def warm_up(args: argparse.Namespace, url: str) -> None:
         for steward in STEWARDS:
             for order in ORDERS:
                 variables = {"first": args.page, "steward": steward, "order": order}
-                response = client.post(url, json={"query": QUERY, "variables": variables})
+                response = client.post(
+                    url, json={"query": QUERY, "variables": variables}, headers=args.headers
+                )
                 response.raise_for_status()
                 assert "errors" not in response.json(), response.text
 
@@ -176,7 +185,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--page", type=int, default=100)
     parser.add_argument("--port", type=int, default=8123)
-    parser.add_argument("--no-cache", action="store_true", help="ATRIUM_GRAPHQL_CACHE_MB=0")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="GRAPHQL_CACHE_MB=0 and GRAPHQL_MEMO_MB=0"
+    )
+    parser.add_argument("--signed-in", action="store_true", help="a researcher's bearer token")
     parser.add_argument("--warm-up", type=int, default=30, help="seconds of wrk load discarded")
     parser.add_argument(
         "--load", choices=["httpx", "wrk"], default="httpx", help="the load generator"
@@ -191,8 +203,19 @@ def main() -> None:
     }
     if args.no_cache:
         env["ATRIUM_GRAPHQL_CACHE_MB"] = "0"
+        env["ATRIUM_GRAPHQL_MEMO_MB"] = "0"
     if not args.skip_load:
         load(args, env)
+    args.headers = {}
+    if args.signed_in:
+        minted = subprocess.run(
+            atrium("token", "--sub", "bench-researcher"),
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        args.headers = {"Authorization": f"Bearer {minted.stdout.strip()}"}
     workers = ["--workers", str(args.workers)] if args.workers else []
     server = subprocess.Popen(atrium("serve", *workers), env=env)
     url = f"http://127.0.0.1:{args.port}/graphql"

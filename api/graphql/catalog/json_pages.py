@@ -18,7 +18,8 @@ request's selection: a field's SQL and its GraphQL name are one entry of a table
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ from sqlalchemy import text
 
 from api.graphql.access import download_decision, may_list_files
 from api.graphql.catalog.types import MAX_FILES_PAGE, ctx, decode_cursor
+from api.graphql.catalog_memo import text_size
+from api.graphql.context import Context
 from catalog import policies
 from catalog.models import CHECKSUM_FORMATS
 
@@ -393,17 +396,46 @@ class Nodes:
     columns: list[str]
 
     def rows(self, info: GraphQLResolveInfo, datasets: Sequence[Any]) -> list[tuple[str, ...]]:
-        """Each dataset's JSON per column, in the order given."""
+        """Each dataset's JSON per column, in the order given: from the memo where the same
+        selection of the same dataset with the same access flags was built at this catalog
+        generation, from one statement for the others."""
         if not datasets or not self.columns:
             return [() for _ in datasets]
         context = ctx(info)
         context.loaders.catalog.active_grant_by_dataset_id.load(d.id for d in datasets)
+        shape = (tuple(self.columns), tuple(self.statement.values.items()))
+        keys: list[NodeKey] = [
+            (
+                shape,
+                d.id,
+                may_list_files(context, d),
+                download_decision(context, d).allowed,
+                policies.stewards(context.principal, d.steward_id),
+            )
+            for d in datasets
+        ]
+        memo = context.memo
+        generation = context.generation() if memo is not None else 0
+        found: dict[NodeKey, tuple[str, ...]] = {}
+        if memo is not None:
+            for key in keys:
+                if (kept := memo.get(generation, key)) is not None:
+                    found[key] = kept
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        if missing:
+            for key, row in zip(missing, self._build(context, missing), strict=True):
+                found[key] = row
+                if memo is not None:
+                    memo.put(generation, key, row, text_size(row))
+        return [found[k] for k in keys]
+
+    def _build(self, context: Context, keys: list[NodeKey]) -> list[tuple[str, ...]]:
         values = {
             **self.statement.values,
-            "ids": [str(d.id) for d in datasets],
-            "listable": [may_list_files(context, d) for d in datasets],
-            "download": [download_decision(context, d).allowed for d in datasets],
-            "stewarded": [policies.stewards(context.principal, d.steward_id) for d in datasets],
+            "ids": [str(k[1]) for k in keys],
+            "listable": [k[2] for k in keys],
+            "download": [k[3] for k in keys],
+            "stewarded": [k[4] for k in keys],
         }
         selected = ", ".join(f"({c})::text" for c in self.columns)
         sql = (
@@ -414,6 +446,11 @@ class Nodes:
             f"{TOTALS if self.statement.totals else ''} ORDER BY pg.position"
         )
         return [tuple(row) for row in context.session.execute(text(sql), values)]
+
+
+NodeKey = tuple[Hashable, uuid.UUID, bool, bool, bool]
+"""The compiled selection and its values, the dataset, and the caller's three access flags:
+everything a node's JSON depends on besides the catalog."""
 
 
 def compile_nodes(

@@ -204,7 +204,10 @@ class CatalogQuery(graphene.ObjectType):
             return shown, cursors, len(rows) > first
 
         def total_count() -> int:
-            return repository.count(c.session, stmt)
+            """The statement is the filter's and the principal's: with them, the key says it all."""
+            return c.remembered(
+                ("count", flt, c.principal), lambda: repository.count(c.session, stmt), size=32
+            )
 
         if c.json_pages:
             built = json_pages.dataset_connection(
