@@ -84,17 +84,6 @@ def has_grant(session: Session, user_id: uuid.UUID, dataset_id: uuid.UUID, now: 
     return bool(session.execute(_HAS_GRANT, params).scalar())
 
 
-def granted_dataset_ids(
-    session: Session, user_id: uuid.UUID | None, dataset_ids: Sequence[uuid.UUID], now: datetime
-) -> set[uuid.UUID]:
-    if user_id is None or not dataset_ids:
-        return set()
-    stmt = select(AccessGrant.dataset_id).where(
-        AccessGrant.user_id == user_id, AccessGrant.dataset_id.in_(dataset_ids), active(now)
-    )
-    return set(session.scalars(stmt))
-
-
 def all_granted_dataset_ids(
     session: Session, user_id: uuid.UUID | None, now: datetime
 ) -> set[uuid.UUID]:

@@ -31,3 +31,9 @@ def may_list_files(context: Context, dataset: Any) -> bool:
     if policies.can_read_files(context.principal, dataset):
         return True
     return download_decision(context, dataset).allowed
+
+
+def file_access(context: Context, dataset: Any) -> tuple[bool, bool]:
+    """(``may_list_files``, may download) with one decision, for a page of datasets."""
+    download = download_decision(context, dataset).allowed
+    return download or policies.can_read_files(context.principal, dataset), download

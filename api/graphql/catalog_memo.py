@@ -17,8 +17,10 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Hashable, Iterable
+from typing import Any, TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 ENTRY_OVERHEAD = 200
 """Bytes an entry costs beside its value: its key tuple, the dictionary slot, the link."""
@@ -44,6 +46,20 @@ class CatalogMemo:
                 return None
             self._values.move_to_end(key)
             return found[0]
+
+    def get_many(self, generation: int, keys: Iterable[K]) -> dict[K, Any]:
+        """The values kept for those of ``keys`` that have one, under one lock."""
+        found: dict[K, Any] = {}
+        with self._lock:
+            if generation != self.generation:
+                return found
+            values = self._values
+            for key in keys:
+                kept = values.get(key)
+                if kept is not None:
+                    values.move_to_end(key)
+                    found[key] = kept[0]
+        return found
 
     def put(self, generation: int, key: Hashable, value: Any, size: int) -> None:
         """Keep ``value`` (about ``size`` bytes) computed at ``generation``."""

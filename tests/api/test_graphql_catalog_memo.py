@@ -136,4 +136,6 @@ def test_the_least_recently_used_leave_first_and_oversized_values_are_not_kept()
     assert memo.get(1, "huge") is None
     memo.put(1, "a", "again", 100)
     assert memo.get(1, "a") == "again"
+    assert memo.get_many(1, ["d", "b", "a"]) == {"d": "d", "a": "again"}
+    assert memo.get_many(2, ["a"]) == {}
     assert memo.size == 3 * (100 + ENTRY_OVERHEAD)

@@ -29,7 +29,7 @@ from graphql.execution.collect_fields import collect_sub_fields
 from graphql.execution.values import get_argument_values
 from sqlalchemy import text
 
-from api.graphql.access import download_decision, may_list_files
+from api.graphql.access import file_access
 from api.graphql.catalog.types import MAX_FILES_PAGE, ctx, decode_cursor
 from api.graphql.catalog_memo import text_size
 from api.graphql.context import Context
@@ -404,23 +404,16 @@ class Nodes:
         context = ctx(info)
         context.loaders.catalog.active_grant_by_dataset_id.load(d.id for d in datasets)
         shape = (tuple(self.columns), tuple(self.statement.values.items()))
+        principal = context.principal
         keys: list[NodeKey] = [
-            (
-                shape,
-                d.id,
-                may_list_files(context, d),
-                download_decision(context, d).allowed,
-                policies.stewards(context.principal, d.steward_id),
-            )
+            (shape, d.id, *file_access(context, d), policies.stewards(principal, d.steward_id))
             for d in datasets
         ]
         memo = context.memo
         generation = context.generation() if memo is not None else 0
-        found: dict[NodeKey, tuple[str, ...]] = {}
-        if memo is not None:
-            for key in keys:
-                if (kept := memo.get(generation, key)) is not None:
-                    found[key] = kept
+        found: dict[NodeKey, tuple[str, ...]] = (
+            memo.get_many(generation, keys) if memo is not None else {}
+        )
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
             for key, row in zip(missing, self._build(context, missing), strict=True):
