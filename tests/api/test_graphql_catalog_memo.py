@@ -1,5 +1,5 @@
-"""Dataset counts and dataset nodes are reused by any caller with the same access to them
-until a committed catalog change (``api.graphql.catalog_memo``)."""
+"""Dataset nodes are reused by any caller with the same access to them, pages and counts by
+the same caller, until a committed catalog change (``api.graphql.catalog_memo``)."""
 
 from __future__ import annotations
 
@@ -55,11 +55,14 @@ def statements(committed_engine: Engine) -> Iterator[list[str]]:
     event.remove(committed_engine, "before_cursor_execute", record)
 
 
-def _built(statements: list[str]) -> tuple[int, int]:
-    """Statements that built nodes, and that counted datasets."""
+def _built(statements: list[str]) -> tuple[int, int, int]:
+    """Statements that built nodes, counted datasets, and read a page of them."""
     nodes = sum("json_build_object" in s for s in statements)
     counts = sum(s.startswith("SELECT count(*)") for s in statements)
-    return nodes, counts
+    pages = sum(
+        s.startswith("SELECT datasets.id, datasets.accession") and "LIMIT" in s for s in statements
+    )
+    return nodes, counts, pages
 
 
 def test_a_signed_in_page_reuses_nodes_and_counts_until_the_catalog_changes(
@@ -69,13 +72,15 @@ def test_a_signed_in_page_reuses_nodes_and_counts_until_the_catalog_changes(
     datasets = [factory.dataset(steward, publish=True, files=2) for _ in range(3)]
     researcher = factory.headers("rita")
     factory.session.commit()
+    statements.clear()
 
     first = gql(client, PAGE, headers=researcher)
-    assert _built(statements) == (1, 1)
+    assert _built(statements) == (1, 1, 1)
     statements.clear()
     assert gql(client, PAGE, headers=researcher) == first
+    assert _built(statements) == (0, 0, 0)
     assert gql(client, PAGE, headers=factory.headers("other-researcher")) == first
-    assert _built(statements) == (0, 1)  # each researcher's own count, then kept
+    assert _built(statements) == (0, 1, 1)  # the page and count are each caller's own
 
     service.update_dataset(
         factory.session, SYSTEM, accession=datasets[0].accession, data=DatasetUpdate(title="New")
@@ -84,7 +89,7 @@ def test_a_signed_in_page_reuses_nodes_and_counts_until_the_catalog_changes(
     factory.session.commit()
     statements.clear()
     changed = gql(client, PAGE, headers=researcher)
-    assert _built(statements) == (1, 1)
+    assert _built(statements) == (1, 1, 1)
     assert changed["datasets"]["totalCount"] == 4
     titles = [e["node"]["title"] for e in changed["datasets"]["edges"]]
     assert "New" in titles

@@ -263,9 +263,9 @@ DRS_OBJECT: dict[str, Compile] = {
 
 
 def file_cursor(sql: str) -> str:
-    """``encode_cursor(["files", id])``: URL-safe base64 of the JSON ``json.dumps`` writes
-    (ids need no escaping), without the line breaks Postgres puts in base64."""
-    payload = f"convert_to('[\"files\", \"' || {sql} || '\"]', 'UTF8')"
+    """``encode_cursor(["files", id])``: URL-safe base64 of the compact JSON it writes (ids
+    need no escaping), without the line breaks Postgres puts in base64."""
+    payload = f"convert_to('[\"files\",\"' || {sql} || '\"]', 'UTF8')"
     return f"translate(encode({payload}, 'base64'), E'+/\\n', '-_')"
 
 

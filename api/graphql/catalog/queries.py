@@ -32,6 +32,9 @@ from catalog.models import DatasetStatus as DatasetStatusModel
 
 MAX_DATASETS_PAGE = 100
 
+PAGE_ROW_BYTES = 600
+"""About what a remembered page keeps per dataset: its row of facts and its cursor."""
+
 PageReader = Callable[..., Sequence[Any]]
 """``repository.page_of_datasets`` or ``page_of_dataset_facts``."""
 
@@ -203,17 +206,21 @@ class CatalogQuery(graphene.ObjectType):
             ]
             return shown, cursors, len(rows) > first
 
+        # The statement is the filter's and the principal's: with them, these keys say it all.
         def total_count() -> int:
-            """The statement is the filter's and the principal's: with them, the key says it all."""
             return c.remembered(
                 ("count", flt, c.principal), lambda: repository.count(c.session, stmt), size=32
             )
 
-        if c.json_pages:
-            built = json_pages.dataset_connection(
-                info,
-                lambda: json_pages.Page(*page(repository.page_of_dataset_facts), total_count),
+        def facts_page() -> json_pages.Page:
+            key = ("page", flt, c.principal, sort, descending, position, first)
+            found = c.remembered(
+                key, lambda: page(repository.page_of_dataset_facts), size=PAGE_ROW_BYTES * first
             )
+            return json_pages.Page(*found, total_count)
+
+        if c.json_pages:
+            built = json_pages.dataset_connection(info, facts_page)
             if built is not None:
                 return built
         shown, cursors, has_next = page(repository.page_of_datasets)

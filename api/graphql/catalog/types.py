@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import graphene
+import orjson
 
 from api.drs.documents import self_uri
 from api.graphql.access import download_decision, may_list_files
@@ -48,7 +49,7 @@ def ctx(info: graphene.ResolveInfo) -> Context:
 
 
 def encode_cursor(payload: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
 
 
 def decode_cursor(cursor: str) -> list[Any] | None:
