@@ -35,6 +35,7 @@ from catalog.models import (
     RoleName,
     User,
 )
+from catalog.prepared import PreparedQuery
 from catalog.principals import Principal
 from governance.models import (
     AccessGrant,
@@ -84,14 +85,24 @@ def has_grant(session: Session, user_id: uuid.UUID, dataset_id: uuid.UUID, now: 
     return bool(session.execute(_HAS_GRANT, params).scalar())
 
 
+ACTIVE_GRANTS = PreparedQuery(
+    "atrium_active_grants",
+    select(AccessGrant.dataset_id).where(
+        AccessGrant.user_id == bindparam("user_id", type_=UUID),
+        active(bindparam("now", type_=DateTime(timezone=True))),
+    ),
+)
+"""Read by every signed-in catalog page, so prepared once per connection."""
+
+
 def all_granted_dataset_ids(
     session: Session, user_id: uuid.UUID | None, now: datetime
 ) -> set[uuid.UUID]:
     """Every dataset the user holds an active grant for at ``now``."""
     if user_id is None:
         return set()
-    stmt = select(AccessGrant.dataset_id).where(AccessGrant.user_id == user_id, active(now))
-    return set(session.scalars(stmt))
+    rows = ACTIVE_GRANTS.rows(session.connection(), {"user_id": user_id, "now": now})
+    return {row[0] for row in rows}
 
 
 def grant_for_update(session: Session, grant_id: uuid.UUID) -> AccessGrant | None:

@@ -4,6 +4,7 @@ loaders it reads (see ``sibling_loaders``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from catalog import policies
@@ -37,3 +38,28 @@ def file_access(context: Context, dataset: Any) -> tuple[bool, bool]:
     """(``may_list_files``, may download) with one decision, for a page of datasets."""
     download = download_decision(context, dataset).allowed
     return download or policies.can_read_files(context.principal, dataset), download
+
+
+def page_access(context: Context, datasets: Sequence[Any]) -> list[tuple[bool, bool, bool]]:
+    """(``may_list_files``, may download, stewards it) for each dataset of a page, decided
+    once per distinct combination of the facts those rules read: a page's hundred datasets
+    share a handful. Keep the key in step with ``file_access`` and ``policies.stewards`` (a
+    test compares the two over every combination of facts)."""
+    grants = context.loaders.catalog.active_grant_by_dataset_id
+    decided: dict[tuple[Any, ...], tuple[bool, bool, bool]] = {}
+    flags = []
+    for dataset in datasets:
+        key = (
+            dataset.steward_id,
+            dataset.status,
+            dataset.access_level,
+            dataset.committee_id,
+            grants.get(dataset.id),
+        )
+        found = decided.get(key)
+        if found is None:
+            listed, download = file_access(context, dataset)
+            steward = policies.stewards(context.principal, dataset.steward_id)
+            found = decided[key] = (listed, download, steward)
+        flags.append(found)
+    return flags

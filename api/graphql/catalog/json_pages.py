@@ -29,11 +29,10 @@ from graphql.execution.collect_fields import collect_sub_fields
 from graphql.execution.values import get_argument_values
 from sqlalchemy import text
 
-from api.graphql.access import file_access
+from api.graphql.access import page_access
 from api.graphql.catalog.types import MAX_FILES_PAGE, ctx, decode_cursor
 from api.graphql.catalog_memo import text_size
 from api.graphql.context import Context
-from catalog import policies
 from catalog.models import CHECKSUM_FORMATS
 
 # json_build_object takes at most 100 arguments: 50 keys.
@@ -404,11 +403,8 @@ class Nodes:
         context = ctx(info)
         context.loaders.catalog.active_grant_by_dataset_id.load(d.id for d in datasets)
         shape = (tuple(self.columns), tuple(self.statement.values.items()))
-        principal = context.principal
-        keys: list[NodeKey] = [
-            (shape, d.id, *file_access(context, d), policies.stewards(principal, d.steward_id))
-            for d in datasets
-        ]
+        flags = page_access(context, datasets)
+        keys: list[NodeKey] = [(shape, d.id, *f) for d, f in zip(datasets, flags, strict=True)]
         memo = context.memo
         generation = context.generation() if memo is not None else 0
         found: dict[NodeKey, tuple[str, ...]] = (
