@@ -188,8 +188,8 @@ class Settings(BaseSettings):
         default=64,
         ge=0,
         le=65_536,
-        description="Memory per server process for parts of catalog answers any caller can"
-        " reuse (dataset counts and nodes), kept until the catalog changes; 0: none.",
+        description="Memory per server process for parts of catalog answers (dataset nodes,"
+        " pages and counts), kept until the catalog changes; 0: none.",
     )
     graphql_json_pages: bool = Field(
         default=True,
