@@ -7,9 +7,9 @@ dataset's JSON for one selection depends on the catalog and on the three access 
 statement receives (may list files, may download, stewards it), and a count on the filter and
 the caller's visibility (the ``Principal``). Those parts are kept under keys that name
 everything they depend on, and only for the generation that the request's own transaction
-reads (``catalog.generation``), so a kept part is exactly what the request would compute; a
-request that sees a newer generation empties the memo, one that sees an older one neither
-reads nor writes it.
+reads (``catalog.generation``) before it reads anything it keeps, so a kept part is never older
+than its generation; a request that sees a newer generation empties the memo, one that sees
+an older one neither reads nor writes it.
 """
 
 from __future__ import annotations

@@ -73,6 +73,7 @@ FALLBACKS = [
     "files { edges { node { contents { name } } } }",
     "files { edges { node { dataset { accession } } } }",
     "files(first: 0) { totalCount }",
+    "files(first: null) { totalCount }",
     'files(after: "not a cursor") { totalCount }',
 ]
 

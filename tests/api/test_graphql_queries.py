@@ -384,3 +384,19 @@ def test_organizations_and_committees_lists(client: TestClient, factory: Factory
     assert data["committees"] == [{"organization": {"slug": steward.slug}}]
     one = gql(client, f'{{ organization(slug: "{steward.slug}") {{ name }} }}')["organization"]
     assert one == {"name": steward.name}
+
+
+@pytest.mark.parametrize("first", ["0", "101", "null"])
+def test_page_sizes_out_of_bounds_are_invalid(
+    client: TestClient, factory: Factory, first: str
+) -> None:
+    factory.dataset(publish=True, files=1)
+    files = f"edges {{ node {{ files(first: {first}) {{ totalCount }} }} }}"
+    for query, path in (
+        (f"{{ datasets(first: {first}) {{ totalCount }} }}", ["datasets"]),
+        (f"{{ datasets(first: 1) {{ {files} }} }}", ["datasets", "edges", 0, "node", "files"]),
+    ):
+        (error,) = gql_errors(client, query)
+        assert error["extensions"]["code"] == "INVALID"
+        assert error["message"] == "first must be between 1 and 100"
+        assert error["path"] == path

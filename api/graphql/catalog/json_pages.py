@@ -103,7 +103,7 @@ def json_object(
 
 
 def column(sql: str) -> Compile:
-    """A field read straight from the row: ``sql`` names the column."""
+    """A field whose value is ``sql``, an expression over the rows in scope."""
     return lambda _statement, _type, _nodes: sql
 
 
@@ -277,8 +277,8 @@ def files(statement: Statement, connection: GraphQLObjectType, nodes: list[Field
         dataset_type.fields["files"], nodes[0], statement.info.variable_values
     )
     first = arguments["first"]
-    if not 1 <= first <= MAX_FILES_PAGE:
-        raise NotCompiled("first out of range")
+    if not isinstance(first, int) or not 1 <= first <= MAX_FILES_PAGE:
+        raise NotCompiled("first is not a page size")
     after = _after_id(arguments.get("after"))
     limit = statement.bind(first)
     within = f"fp.position <= {limit}"

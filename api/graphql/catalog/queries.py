@@ -176,12 +176,12 @@ class CatalogQuery(graphene.ObjectType):
     def resolve_datasets(
         _root: Any,
         info: graphene.ResolveInfo,
-        first: int,
+        first: int | None,
         filter: Any = None,
         order_by: Any = None,
         after: str | None = None,
     ) -> Any:
-        if not 1 <= first <= MAX_DATASETS_PAGE:
+        if first is None or not 1 <= first <= MAX_DATASETS_PAGE:
             raise Invalid(f"first must be between 1 and {MAX_DATASETS_PAGE}", field="first")
         c = ctx(info)
         sort = order_by.field.value if order_by else "ACCESSION"

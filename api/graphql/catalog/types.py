@@ -446,9 +446,9 @@ class Dataset(graphene.ObjectType):
 
     @staticmethod
     def resolve_files(
-        parent: Any, info: graphene.ResolveInfo, first: int = 20, after: str | None = None
+        parent: Any, info: graphene.ResolveInfo, first: int | None = 20, after: str | None = None
     ) -> Any:
-        if not 1 <= first <= MAX_FILES_PAGE:
+        if first is None or not 1 <= first <= MAX_FILES_PAGE:
             raise Invalid(f"first must be between 1 and {MAX_FILES_PAGE}", field="first")
         after_id = None
         if after is not None:

@@ -94,7 +94,7 @@ class AuditQuery(graphene.ObjectType):
     def resolve_audit_events(
         _root: Any,
         info: graphene.ResolveInfo,
-        first: int,
+        first: int | None,
         filter: Any = None,
         after: str | None = None,
     ) -> Any:
@@ -102,7 +102,7 @@ class AuditQuery(graphene.ObjectType):
         readable = audit_log.readable_events(c.principal)
         if readable is None:
             raise Forbidden("only administrators, funder auditors and committees read audit events")
-        if not 1 <= first <= MAX_EVENTS_PAGE:
+        if first is None or not 1 <= first <= MAX_EVENTS_PAGE:
             raise Invalid(f"first must be between 1 and {MAX_EVENTS_PAGE}", field="first")
         before_id = None
         if after is not None:

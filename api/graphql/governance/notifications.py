@@ -69,13 +69,13 @@ class NotificationQuery(graphene.ObjectType):
     def resolve_notifications(
         _root: Any,
         info: graphene.ResolveInfo,
-        first: int,
+        first: int | None,
         unread_only: bool,
         after: str | None = None,
     ) -> Any:
         c = ctx(info)
         user_id = recipient(c.principal)
-        if not 1 <= first <= MAX_PAGE:
+        if first is None or not 1 <= first <= MAX_PAGE:
             raise Invalid(f"first must be between 1 and {MAX_PAGE}", field="first")
         position = decode_time_id_cursor(after, "notifications") if after is not None else None
         stmt = notifications.of_recipient(user_id, unread_only=unread_only)

@@ -68,10 +68,10 @@ class GovernanceQuery(graphene.ObjectType):
         _root: Any,
         info: graphene.ResolveInfo,
         filter: Any = None,
-        first: int = 20,
+        first: int | None = 20,
         after: str | None = None,
     ) -> Any:
-        if not 1 <= first <= MAX_REQUESTS_PAGE:
+        if first is None or not 1 <= first <= MAX_REQUESTS_PAGE:
             raise Invalid(f"first must be between 1 and {MAX_REQUESTS_PAGE}", field="first")
         position = decode_time_id_cursor(after, "requests") if after is not None else None
         c = ctx(info)
