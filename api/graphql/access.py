@@ -44,7 +44,8 @@ def page_access(context: Context, datasets: Sequence[Any]) -> list[tuple[bool, b
     """(``may_list_files``, may download, stewards it) for each dataset of a page, decided
     once per distinct combination of the facts those rules read: a page's hundred datasets
     share a handful. Keep the key in step with ``file_access`` and ``policies.stewards`` (a
-    test compares the two over every combination of facts)."""
+    test compares the two over every combination of facts); the accession is left out because
+    GraphQL decides without passport visas, the only reader of the dataset's URL."""
     grants = context.loaders.catalog.active_grant_by_dataset_id
     decided: dict[tuple[Any, ...], tuple[bool, bool, bool]] = {}
     flags = []

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,8 @@ from catalog.principals import Principal
 from search.backend import SearchBackend
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass
@@ -28,7 +30,7 @@ class Context:
     search: SearchBackend
     drs: DrsNaming
     max_drs_uris: int
-    json_pages: bool = True
+    json_pages: bool = False
     memo: CatalogMemo | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     loaders: Loaders = field(init=False)
@@ -43,10 +45,25 @@ class Context:
         )
 
     def generation(self) -> int:
-        """The catalog generation this request's transaction sees, read once."""
+        """The catalog generation this request first saw, read once, before anything it
+        keeps in the memo."""
         if self._generation is None:
-            ((self._generation,),) = catalog_generation.CURRENT.rows(self.session.connection(), {})
+            self._generation = self._current_generation()
         return self._generation
+
+    def keep(self, key: Hashable, value: Any, size: int) -> None:
+        """Keep ``value`` in the memo for the request's generation if that is still the
+        current one: each statement of a transaction reads the latest commit (READ COMMITTED),
+        so a value computed across a catalog commit may mix two generations."""
+        assert self.memo is not None
+        if self._current_generation() == self.generation():
+            self.memo.put(self.generation(), key, value, size)
+
+    def keep_many(self, values: Mapping[K, V], size: Callable[[V], int]) -> None:
+        assert self.memo is not None
+        if values and self._current_generation() == self.generation():
+            for key, value in values.items():
+                self.memo.put(self.generation(), key, value, size(value))
 
     def remembered(self, key: Hashable, compute: Callable[[], T], size: int) -> T:
         """``compute()``, or what it returned for ``key`` at this generation (``memo``)."""
@@ -55,5 +72,9 @@ class Context:
         found: T | None = self.memo.get(self.generation(), key)
         if found is None:
             found = compute()
-            self.memo.put(self.generation(), key, found, size)
+            self.keep(key, found, size)
         return found
+
+    def _current_generation(self) -> int:
+        ((current,),) = catalog_generation.CURRENT.rows(self.session.connection(), {})
+        return int(current)

@@ -4,7 +4,7 @@ the same caller, until a committed catalog change (``api.graphql.catalog_memo``)
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import Engine, event
@@ -13,11 +13,13 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.auth.issuer import BuiltinIssuer
+from api.drs.uris import DrsNaming
 from api.graphql.catalog_memo import ENTRY_OVERHEAD, CatalogMemo
+from api.graphql.context import Context
 from api.settings import Settings
 from catalog import service
 from catalog.models import RoleName
-from catalog.principals import SYSTEM
+from catalog.principals import ANONYMOUS, SYSTEM
 from catalog.schemas import DatasetUpdate
 from tests.api.graphql import gql
 from tests.factories import Factory
@@ -144,3 +146,30 @@ def test_the_least_recently_used_leave_first_and_oversized_values_are_not_kept()
     assert memo.get_many(1, ["d", "b", "a"]) == {"d": "d", "a": "again"}
     assert memo.get_many(2, ["a"]) == {}
     assert memo.size == 3 * (100 + ENTRY_OVERHEAD)
+
+
+def test_a_part_computed_across_a_catalog_commit_is_not_kept(
+    committed_sessions: sessionmaker[Session], factory: Factory
+) -> None:
+    """Each statement reads the latest commit: a part whose computation a catalog commit
+    overtook may mix two generations, so it is dropped."""
+    with committed_sessions() as session:
+        context = Context(
+            session=session,
+            principal=ANONYMOUS,
+            base_url="http://testserver",
+            search=cast(Any, None),
+            drs=DrsNaming("testserver", None),
+            max_drs_uris=10,
+            memo=CatalogMemo(10_000),
+        )
+        seen = context.generation()
+        context.keep("before", "kept", 10)
+        factory.dataset(publish=True)
+        factory.session.commit()
+        context.keep("across", "dropped", 10)
+        assert context.memo is not None
+        assert context.memo.get(seen, "before") == "kept"
+        assert context.memo.get(seen, "across") is None
+        assert context.remembered("computed", lambda: "again", 10) == "again"
+        assert context.memo.get(seen, "computed") is None

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from api.graphql.catalog.types import encode_cursor
 from catalog import service
 from catalog.models import RoleName
 from catalog.principals import SYSTEM
@@ -400,3 +401,16 @@ def test_page_sizes_out_of_bounds_are_invalid(
         assert error["extensions"]["code"] == "INVALID"
         assert error["message"] == "first must be between 1 and 100"
         assert error["path"] == path
+
+
+@pytest.mark.parametrize("position", [[1], {"a": 1}, None])
+def test_a_forged_dataset_cursor_is_invalid(
+    client: TestClient, factory: Factory, position: Any
+) -> None:
+    factory.dataset(publish=True)
+    forged = encode_cursor(["ACCESSION", False, position, "ATR-DS-000001"])
+    (error,) = gql_errors(
+        client, "query($a: String) { datasets(after: $a) { totalCount } }", {"a": forged}
+    )
+    assert error["extensions"]["code"] == "INVALID"
+    assert error["message"] == "after is not a cursor of this ordering"

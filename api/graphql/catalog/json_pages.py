@@ -18,8 +18,9 @@ request's selection: a field's SQL and its GraphQL name are one entry of a table
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,9 +31,10 @@ from graphql.execution.values import get_argument_values
 from sqlalchemy import text
 
 from api.graphql.access import page_access
-from api.graphql.catalog.types import MAX_FILES_PAGE, ctx, decode_cursor
+from api.graphql.catalog.types import MAX_FILES_PAGE, ctx, files_cursor_id
 from api.graphql.catalog_memo import text_size
 from api.graphql.context import Context
+from catalog.errors import Invalid
 from catalog.models import CHECKSUM_FORMATS
 
 # json_build_object takes at most 100 arguments: 50 keys.
@@ -321,12 +323,10 @@ def files(statement: Statement, connection: GraphQLObjectType, nodes: list[Field
 
 
 def _after_id(after: str | None) -> str | None:
-    if after is None:
-        return None
-    decoded = decode_cursor(after)
-    if not decoded or decoded[0] != "files" or len(decoded) != 2:
-        raise NotCompiled("after is not a cursor of this list")
-    return str(decoded[1])
+    try:
+        return files_cursor_id(after) if after is not None else None
+    except Invalid:
+        raise NotCompiled("after is not a cursor of this list") from None
 
 
 def totals(sql: str) -> Compile:
@@ -386,13 +386,19 @@ TOTALS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Nodes:
     """The compiled nodes of one selection: a column of JSON per response key that asks for
     the dataset (``node`` twice under two aliases is two columns)."""
 
     statement: Statement
     columns: list[str]
+
+    def shape(self) -> bytes:
+        """What the nodes' JSON depends on besides the catalog and the dataset's access: the
+        statement and its values, as a digest, so that memo keys stay small."""
+        text = orjson.dumps([self.columns, self.statement.values], default=str)
+        return hashlib.blake2b(text, digest_size=16).digest()
 
     def rows(self, info: GraphQLResolveInfo, datasets: Sequence[Any]) -> list[tuple[str, ...]]:
         """Each dataset's JSON per column, in the order given: from the memo where the same
@@ -402,7 +408,7 @@ class Nodes:
             return [() for _ in datasets]
         context = ctx(info)
         context.loaders.catalog.active_grant_by_dataset_id.load(d.id for d in datasets)
-        shape = (tuple(self.columns), tuple(self.statement.values.items()))
+        shape = self.shape()
         flags = page_access(context, datasets)
         keys: list[NodeKey] = [(shape, d.id, *f) for d, f in zip(datasets, flags, strict=True)]
         memo = context.memo
@@ -412,10 +418,10 @@ class Nodes:
         )
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
-            for key, row in zip(missing, self._build(context, missing), strict=True):
-                found[key] = row
-                if memo is not None:
-                    memo.put(generation, key, row, text_size(row))
+            built = dict(zip(missing, self._build(context, missing), strict=True))
+            found.update(built)
+            if memo is not None:
+                context.keep_many(built, text_size)
         return [found[k] for k in keys]
 
     def _build(self, context: Context, keys: list[NodeKey]) -> list[tuple[str, ...]]:
@@ -437,7 +443,7 @@ class Nodes:
         return [tuple(row) for row in context.session.execute(text(sql), values)]
 
 
-NodeKey = tuple[Hashable, uuid.UUID, bool, bool, bool]
+NodeKey = tuple[bytes, uuid.UUID, bool, bool, bool]
 """The compiled selection and its values, the dataset, and the caller's three access flags:
 everything a node's JSON depends on besides the catalog."""
 
@@ -502,7 +508,7 @@ def _connection(
     anything is read, so a selection that falls back has cost no statement."""
     answer: dict[str, Any] = {}
     counted: list[str] = []
-    pages_info: dict[str, dict[str, str]] = {}
+    pages_info: dict[str, tuple[GraphQLObjectType, dict[str, str]]] = {}
     edges: dict[str, list[EdgePart]] = {}
     node_selections: list[list[FieldNode]] = []
     for key, key_nodes in statement.selected(connection, nodes).items():
@@ -514,7 +520,8 @@ def _connection(
             counted.append(key)
         elif name == "pageInfo":
             answer[key] = None
-            pages_info[key] = _page_info_keys(statement, _object_type(connection, name), key_nodes)
+            page_info = _object_type(connection, name)
+            pages_info[key] = (page_info, _page_info_keys(statement, page_info, key_nodes))
         elif name == "edges":
             answer[key] = None
             edge = _object_type(connection, name)
@@ -525,8 +532,8 @@ def _connection(
     assert isinstance(dataset, GraphQLObjectType)
     compiled = compile_nodes(statement, dataset, node_selections)
     page = read_page()
-    for key in pages_info:
-        answer[key] = _page_info(page, pages_info[key])
+    for key, (page_info, keys) in pages_info.items():
+        answer[key] = _page_info(page, page_info, keys)
     for key in counted:
         answer[key] = page.total_count()
     rows = compiled.rows(statement.info, page.datasets)
@@ -591,18 +598,19 @@ def _page_info_keys(
         name = key_nodes[0].name.value
         if name not in PAGE_INFO_FIELDS:
             raise NotCompiled(name)
-        keys[key] = page_info.name if name == "__typename" else name
+        keys[key] = name
     return keys
 
 
 PAGE_INFO_FIELDS = ("hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename")
 
 
-def _page_info(page: Page, keys: dict[str, str]) -> dict[str, Any]:
+def _page_info(page: Page, page_info: GraphQLObjectType, keys: dict[str, str]) -> dict[str, Any]:
     values = {
         "hasNextPage": page.has_next,
         "hasPreviousPage": False,
         "startCursor": page.cursors[0] if page.cursors else None,
         "endCursor": page.cursors[-1] if page.cursors else None,
+        "__typename": page_info.name,
     }
-    return {key: values.get(name, name) for key, name in keys.items()}
+    return {key: values[name] for key, name in keys.items()}

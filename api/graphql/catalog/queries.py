@@ -191,7 +191,12 @@ class CatalogQuery(graphene.ObjectType):
         position = None
         if after is not None:
             decoded = decode_cursor(after)
-            if not decoded or len(decoded) != 4 or decoded[:2] != [sort, descending]:
+            if (
+                not decoded
+                or len(decoded) != 4
+                or decoded[:2] != [sort, descending]
+                or not all(isinstance(part, str | int) for part in decoded[2:])
+            ):
                 raise Invalid("after is not a cursor of this ordering", field="after")
             position = (decoded[2], decoded[3])
 

@@ -60,6 +60,15 @@ def decode_cursor(cursor: str) -> list[Any] | None:
     return value if isinstance(value, list) else None
 
 
+def files_cursor_id(cursor: str) -> str:
+    """The object id a cursor of a dataset's files made by ``encode_cursor(["files", id])``
+    points after; a clear error for anything else."""
+    decoded = decode_cursor(cursor)
+    if not decoded or decoded[0] != "files" or len(decoded) != 2:
+        raise Invalid("after is not a cursor of this list", field="after")
+    return str(decoded[1])
+
+
 def decode_time_id_cursor(cursor: str, tag: str) -> tuple[datetime, uuid.UUID]:
     """The (time, id) position of a cursor made by ``encode_cursor([tag, iso_time, id])``; a
     clear error for anything else, forged or from another list."""
@@ -450,12 +459,7 @@ class Dataset(graphene.ObjectType):
     ) -> Any:
         if first is None or not 1 <= first <= MAX_FILES_PAGE:
             raise Invalid(f"first must be between 1 and {MAX_FILES_PAGE}", field="first")
-        after_id = None
-        if after is not None:
-            decoded = decode_cursor(after)
-            if not decoded or decoded[0] != "files" or len(decoded) != 2:
-                raise Invalid("after is not a cursor of this list", field="after")
-            after_id = str(decoded[1])
+        after_id = files_cursor_id(after) if after is not None else None
         loaders = ctx(info).loaders.catalog
         if not may_list_files(ctx(info), parent):
             return connection(DrsObjectConnection, [], has_next=False, total_count=0)
