@@ -31,6 +31,8 @@ DATASET_FIELDS = """
   funders { __typename awardNumber funder { id slug name kind } }
   diseases { __typename curie label code synonyms }
   phenotypes { curie label }
+  dataUse { __typename permission { curie label code } diseases { curie label }
+            modifiers { code label synonyms } }
   files(first: 5) {
     __typename totalCount
     pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
@@ -66,7 +68,6 @@ ONE = (
 # Fields the JSON pages do not build: each sends the whole page down the general path.
 FALLBACKS = [
     "committee { name }",
-    "dataUse { permission { code } }",
     "publications { url }",
     "versions { version }",
     "termsOfUse { version }",
@@ -127,6 +128,11 @@ def catalog(factory: Factory, db: Session, connection: Connection) -> dict[str, 
         participant_count=120,
         sample_count=240,
         license="CC-BY-4.0",
+        data_use={
+            "permission": "DS",
+            "diseases": ["MONDO:0007254", "MONDO:0005148"],
+            "modifiers": ["NPU", "IRB"],
+        },
         funders=[
             {"funder": funder_a.slug, "award_number": "R01-1"},
             {"funder": funder_b.slug},
@@ -179,7 +185,9 @@ def catalog(factory: Factory, db: Session, connection: Connection) -> dict[str, 
         ),
     )
     rich = service.publish_dataset(db, SYSTEM, accession=rich.accession)
-    open_ds = factory.dataset(other, publish=True, files=3, keywords=[])
+    open_ds = factory.dataset(
+        other, publish=True, files=3, keywords=[], data_use={"permission": "GRU"}
+    )
     registered = factory.dataset(steward, publish=True, files=1, access_level="registered")
     retired = factory.dataset(steward, publish=True, files=1)
     service.retire_dataset(db, SYSTEM, accession=retired.accession, reason="withdrawn consent")
@@ -293,6 +301,10 @@ def test_rich_dataset_shows_what_it_holds(
         "Funder A",
     ]
     assert [d["curie"] for d in node["diseases"]] == ["MONDO:0005148", "MONDO:0007254"]
+    use = node["dataUse"]
+    assert use["permission"]["code"] == "DS"
+    assert [d["curie"] for d in use["diseases"]] == ["MONDO:0007254", "MONDO:0005148"]
+    assert [m["code"] for m in use["modifiers"]] == ["NPU", "IRB"]
     assert node["steward"]["rorId"] == "012345678"
     assert node["steward"]["kind"] == "STEWARD"
     assert node["accessLevel"] == "CONTROLLED"
