@@ -54,16 +54,18 @@ class Context:
     def keep(self, key: Hashable, value: Any, size: int) -> None:
         """Keep ``value`` in the memo for the request's generation if that is still the
         current one: each statement of a transaction reads the latest commit (READ COMMITTED),
-        so a value computed across a catalog commit may mix two generations."""
+        so a value computed across a catalog commit may mix two generations. Nothing is kept
+        before the request has read its generation: no computation can vouch for one."""
         assert self.memo is not None
-        if self._current_generation() == self.generation():
-            self.memo.put(self.generation(), key, value, size)
+        if self._generation is not None and self._current_generation() == self._generation:
+            self.memo.put(self._generation, key, value, size)
 
     def keep_many(self, values: Mapping[K, V], size: Callable[[V], int]) -> None:
         assert self.memo is not None
-        if values and self._current_generation() == self.generation():
+        generation = self._generation
+        if values and generation is not None and self._current_generation() == generation:
             for key, value in values.items():
-                self.memo.put(self.generation(), key, value, size(value))
+                self.memo.put(generation, key, value, size(value))
 
     def remembered(self, key: Hashable, compute: Callable[[], T], size: int) -> T:
         """``compute()``, or what it returned for ``key`` at this generation (``memo``)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from api.graphql.catalog.types import encode_cursor
 from catalog import service
 from catalog.models import RoleName
 from catalog.principals import SYSTEM
@@ -403,14 +404,60 @@ def test_page_sizes_out_of_bounds_are_invalid(
         assert error["path"] == path
 
 
-@pytest.mark.parametrize("position", [[1], {"a": 1}, None])
+FORGED_DATASET_CURSORS = [
+    ("ACCESSION", ["ACCESSION", False, [1], "ATR-DS-000001"]),
+    ("ACCESSION", ["ACCESSION", False, {"a": 1}, "ATR-DS-000001"]),
+    ("ACCESSION", ["ACCESSION", False, None, "ATR-DS-000001"]),
+    ("ACCESSION", ["ACCESSION", False, 5, "ATR-DS-000001"]),
+    ("ACCESSION", ["ACCESSION", False, "ATR-DS-000001", 7]),
+    ("ACCESSION", ["ACCESSION", False, "ATR\u0000", "ATR-DS-000001"]),
+    ("UPDATED_AT", ["UPDATED_AT", False, "garbage", "ATR-DS-000001"]),
+    ("PARTICIPANTS", ["PARTICIPANTS", False, "abc", "ATR-DS-000001"]),
+    ("PARTICIPANTS", ["PARTICIPANTS", False, True, "ATR-DS-000001"]),
+    ("PARTICIPANTS", ["PARTICIPANTS", False, 2**40, "ATR-DS-000001"]),
+]
+
+
+def _forged(payload: Any) -> str:
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(("sort", "payload"), FORGED_DATASET_CURSORS)
 def test_a_forged_dataset_cursor_is_invalid(
-    client: TestClient, factory: Factory, position: Any
+    client: TestClient, factory: Factory, sort: str, payload: Any
 ) -> None:
+    """Values of the wrong kind for the ordering would fail in Postgres: refused first."""
     factory.dataset(publish=True)
-    forged = encode_cursor(["ACCESSION", False, position, "ATR-DS-000001"])
-    (error,) = gql_errors(
-        client, "query($a: String) { datasets(after: $a) { totalCount } }", {"a": forged}
-    )
+    query = """query($a: String, $s: DatasetSortField!) {
+      datasets(after: $a, orderBy: {field: $s}) { totalCount } }"""
+    (error,) = gql_errors(client, query, {"a": _forged(payload), "s": sort})
     assert error["extensions"]["code"] == "INVALID"
     assert error["message"] == "after is not a cursor of this ordering"
+
+
+@pytest.mark.parametrize(
+    "payload", ["[" * 5000, ["files", None], ["files", "a\u0000b"], ["files", 3], "not json"]
+)
+def test_a_forged_files_cursor_is_invalid(
+    client: TestClient, factory: Factory, payload: Any
+) -> None:
+    factory.dataset(publish=True, files=2)
+    query = """query($a: String) { datasets(first: 1) { edges { node {
+      files(after: $a) { totalCount } } } } }"""
+    (error,) = gql_errors(client, query, {"a": _forged(payload)})
+    assert error["extensions"]["code"] == "INVALID"
+    assert error["message"] == "after is not a cursor of this list"
+
+
+def test_a_genuine_cursor_pages_on_by_update_time(client: TestClient, factory: Factory) -> None:
+    for _ in range(3):
+        factory.dataset(publish=True)
+    query = """query($a: String) { datasets(first: 2, after: $a,
+      orderBy: {field: UPDATED_AT, direction: DESC}) {
+        pageInfo { endCursor hasNextPage } edges { node { accession } } } }"""
+    first = gql(client, query)["datasets"]
+    rest = gql(client, query, {"a": first["pageInfo"]["endCursor"]})["datasets"]
+    seen = [e["node"]["accession"] for e in first["edges"] + rest["edges"]]
+    assert len(seen) == len(set(seen)) == 3
+    assert rest["pageInfo"]["hasNextPage"] is False

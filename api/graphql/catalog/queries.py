@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import graphene
@@ -31,6 +32,7 @@ from catalog.errors import Invalid
 from catalog.models import DatasetStatus as DatasetStatusModel
 
 MAX_DATASETS_PAGE = 100
+MAX_INT4 = 2**31 - 1
 
 PAGE_ROW_BYTES = 600
 """About what a remembered page keeps per dataset: its row of facts and its cursor."""
@@ -188,17 +190,7 @@ class CatalogQuery(graphene.ObjectType):
         descending = bool(order_by and order_by.direction) and order_by.direction.value == "DESC"
         flt = _filter(filter)
         stmt = repository.filtered_datasets(c.principal, flt)
-        position = None
-        if after is not None:
-            decoded = decode_cursor(after)
-            if (
-                not decoded
-                or len(decoded) != 4
-                or decoded[:2] != [sort, descending]
-                or not all(isinstance(part, str | int) for part in decoded[2:])
-            ):
-                raise Invalid("after is not a cursor of this ordering", field="after")
-            position = (decoded[2], decoded[3])
+        position = _position(after, sort, descending) if after is not None else None
 
         def page(read: PageReader) -> tuple[Sequence[Any], list[str], bool]:
             rows = read(
@@ -313,6 +305,34 @@ def _resolution(
             uri=uri, error=CatalogError(field=field, message=message, code="NOT_FOUND")
         )
     return DrsResolution(uri=uri, object=found)
+
+
+def _position(after: str, sort: str, descending: bool) -> tuple[Any, str]:
+    """The (sort value, accession) a cursor of this ordering points after. A value of the
+    wrong kind for the sort is refused here: Postgres would refuse it as a server error."""
+    decoded = decode_cursor(after)
+    if not decoded or len(decoded) != 4 or decoded[:2] != [sort, descending]:
+        raise Invalid("after is not a cursor of this ordering", field="after")
+    value, accession = decoded[2], decoded[3]
+    if sort == "PARTICIPANTS":
+        fits = type(value) is int and -1 <= value <= MAX_INT4
+    elif sort == "UPDATED_AT":
+        value = _time(value)
+        fits = value is not None
+    else:
+        fits = isinstance(value, str)
+    if not fits or not isinstance(accession, str):
+        raise Invalid("after is not a cursor of this ordering", field="after")
+    return value, accession
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _filter(raw: Any) -> repository.DatasetFilter:

@@ -23,7 +23,7 @@ from catalog.models import DatasetStatus as DatasetStatusModel
 from catalog.models import OrganizationKind as OrganizationKindModel
 from catalog.models import TermRole
 from catalog.repository import FileTotals
-from catalog.schemas import PERMISSION_CODES
+from catalog.schemas import PERMISSION_CODES, storable
 from governance.models import DecisionRule as DecisionRuleModel
 
 MAX_FILES_PAGE = 100
@@ -52,21 +52,31 @@ def encode_cursor(payload: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
 
 
+CURSOR_PARTS = (str, int, float, bool, type(None))
+
+
 def decode_cursor(cursor: str) -> list[Any] | None:
+    """The list a cursor encodes, if it is a flat list of JSON scalars whose strings Postgres
+    can store; None for anything else, so that a forged cursor is refused as invalid rather
+    than failing in the database (or in the JSON parser, nested deeply enough)."""
     try:
         value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    return value if isinstance(value, list) else None
+    if not isinstance(value, list) or not all(isinstance(part, CURSOR_PARTS) for part in value):
+        return None
+    if not all(storable(part) for part in value if isinstance(part, str)):
+        return None
+    return value
 
 
 def files_cursor_id(cursor: str) -> str:
     """The object id a cursor of a dataset's files made by ``encode_cursor(["files", id])``
     points after; a clear error for anything else."""
     decoded = decode_cursor(cursor)
-    if not decoded or decoded[0] != "files" or len(decoded) != 2:
+    if not decoded or decoded[0] != "files" or len(decoded) != 2 or not isinstance(decoded[1], str):
         raise Invalid("after is not a cursor of this list", field="after")
-    return str(decoded[1])
+    return decoded[1]
 
 
 def decode_time_id_cursor(cursor: str, tag: str) -> tuple[datetime, uuid.UUID]:
