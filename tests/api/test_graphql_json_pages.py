@@ -28,6 +28,7 @@ DATASET_FIELDS = """
   participantCount sampleCount accessLevel status version createdAt updatedAt publishedAt
   retiredAt retiredReason license fileCount totalBytes canReadFiles canDownload
   steward { __typename id slug name kind rorId }
+  committee { __typename id slug name organization { slug name } }
   funders { __typename awardNumber funder { id slug name kind } }
   diseases { __typename curie label code synonyms }
   phenotypes { curie label }
@@ -67,7 +68,7 @@ ONE = (
 
 # Fields the JSON pages do not build: each sends the whole page down the general path.
 FALLBACKS = [
-    "committee { name }",
+    "committee { rules { slaDays } }",
     "publications { url }",
     "versions { version }",
     "termsOfUse { version }",
@@ -301,6 +302,8 @@ def test_rich_dataset_shows_what_it_holds(
         "Funder A",
     ]
     assert [d["curie"] for d in node["diseases"]] == ["MONDO:0005148", "MONDO:0007254"]
+    assert node["committee"]["slug"] == "dac-a"
+    assert node["committee"]["organization"]["slug"] == "steward-a"
     use = node["dataUse"]
     assert use["permission"]["code"] == "DS"
     assert [d["curie"] for d in use["diseases"]] == ["MONDO:0007254", "MONDO:0005148"]

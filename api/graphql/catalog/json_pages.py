@@ -208,6 +208,17 @@ def data_use(statement: Statement, use: GraphQLObjectType, nodes: list[FieldNode
     )
 
 
+COMMITTEE: dict[str, Compile] = {
+    "id": column("cm.id"),
+    "slug": column("cm.slug"),
+    "name": column("cm.name"),
+    "organization": nested(
+        organization("co"),
+        lambda item: f"(SELECT {item} FROM organizations co WHERE co.id = cm.organization_id)",
+    ),
+}
+"""Its ``rules`` come from ``governance.committees.effective_rules``: not compiled."""
+
 FUNDING: dict[str, Compile] = {
     "funder": nested(organization("fo"), lambda item: item),
     "awardNumber": column("fl.award_number"),
@@ -402,6 +413,9 @@ DATASET: dict[str, Compile] = {
             " FROM dataset_funders fl JOIN organizations fo ON fo.id = fl.funder_id"
             " WHERE fl.dataset_id = ds.id), '[]'::json)"
         ),
+    ),
+    "committee": nested(
+        COMMITTEE, lambda item: f"(SELECT {item} FROM committees cm WHERE cm.id = ds.committee_id)"
     ),
     "license": column("ds.license"),
     "status": enum_name("ds.status"),
