@@ -4,8 +4,9 @@ inside a transaction that is rolled back at the end, so tests never see each oth
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
@@ -86,6 +87,29 @@ def committed_engine(committed_database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def committed_sessions(committed_engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(committed_engine, expire_on_commit=False)
+
+
+@pytest.fixture
+def committed_factory(committed_engine: Engine, issuer: BuiltinIssuer) -> Iterator[Factory]:
+    """A factory on the committed database; a test commits its session when the code under
+    test must see the rows."""
+    with Session(committed_engine, expire_on_commit=False) as session:
+        yield Factory(session, issuer=issuer)
+        session.commit()
+
+
+@pytest.fixture
+def committed_client(
+    committed_sessions: sessionmaker[Session], settings: Settings, issuer: BuiltinIssuer
+) -> Callable[..., TestClient]:
+    """``committed_client(**settings)``: a client of an app on the committed database, with
+    those settings changed (the caches the shared settings leave off, say)."""
+
+    def client(**changed: Any) -> TestClient:
+        app = create_app(settings.model_copy(update=changed), committed_sessions, issuer=issuer)
+        return TestClient(app)
+
+    return client
 
 
 @pytest.fixture(scope="session")

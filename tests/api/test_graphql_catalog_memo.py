@@ -3,7 +3,7 @@ the same caller, until a committed catalog change (``api.graphql.catalog_memo``)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import pytest
@@ -11,12 +11,9 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from api.auth.issuer import BuiltinIssuer
 from api.drs.uris import DrsNaming
 from api.graphql.catalog_memo import ENTRY_OVERHEAD, CatalogMemo
 from api.graphql.context import Context
-from api.settings import Settings
 from catalog import service
 from catalog.models import RoleName
 from catalog.principals import ANONYMOUS, SYSTEM
@@ -30,19 +27,14 @@ PAGE = """{ datasets(first: 10) { totalCount edges { node {
 
 
 @pytest.fixture
-def client(
-    committed_sessions: sessionmaker[Session], settings: Settings, issuer: BuiltinIssuer
-) -> Iterator[TestClient]:
-    remembering = settings.model_copy(update={"graphql_memo_mb": 1})
-    with TestClient(create_app(remembering, committed_sessions, issuer=issuer)) as test_client:
+def client(committed_client: Callable[..., TestClient]) -> Iterator[TestClient]:
+    with committed_client(graphql_memo_mb=1) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def factory(committed_engine: Engine, issuer: BuiltinIssuer) -> Iterator[Factory]:
-    with Session(committed_engine, expire_on_commit=False) as session:
-        yield Factory(session, issuer=issuer)
-        session.commit()
+def factory(committed_factory: Factory) -> Factory:
+    return committed_factory
 
 
 @pytest.fixture

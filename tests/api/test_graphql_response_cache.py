@@ -9,15 +9,10 @@ from typing import Any
 
 import pytest
 from graphql import parse
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from api.auth.issuer import BuiltinIssuer
 from api.graphql.endpoint import CACHE_HEADER
 from api.graphql.response_cache import ENTRY_OVERHEAD, ResponseCache, cache_key
-from api.settings import Settings
 from catalog import service
 from catalog.principals import SYSTEM
 from catalog.schemas import DatasetUpdate
@@ -28,19 +23,14 @@ PAGE = """query($first: Int!) { datasets(first: $first) { totalCount edges { nod
 
 
 @pytest.fixture
-def client(
-    committed_sessions: sessionmaker[Session], settings: Settings, issuer: BuiltinIssuer
-) -> Iterator[TestClient]:
-    cached = settings.model_copy(update={"graphql_cache_mb": 1})
-    with TestClient(create_app(cached, committed_sessions, issuer=issuer)) as test_client:
+def client(committed_client: Callable[..., TestClient]) -> Iterator[TestClient]:
+    with committed_client(graphql_cache_mb=1) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def factory(committed_engine: Engine, issuer: BuiltinIssuer) -> Iterator[Factory]:
-    with Session(committed_engine, expire_on_commit=False) as session:
-        yield Factory(session, issuer=issuer)
-        session.commit()
+def factory(committed_factory: Factory) -> Factory:
+    return committed_factory
 
 
 def ask(
