@@ -27,15 +27,12 @@ def download_decision(context: Context, dataset: Any) -> Decision:
 
 
 def may_list_files(context: Context, dataset: Any) -> bool:
-    """File metadata: whoever may download, plus the dataset's committee (which reviews
-    requests without holding data access)."""
-    if policies.can_read_files(context.principal, dataset):
-        return True
-    return download_decision(context, dataset).allowed
+    return file_access(context, dataset)[0]
 
 
 def file_access(context: Context, dataset: Any) -> tuple[bool, bool]:
-    """(``may_list_files``, may download) with one decision, for a page of datasets."""
+    """(may list the files, may download). File metadata: whoever may download, plus the
+    dataset's committee (which reviews requests without holding data access)."""
     download = download_decision(context, dataset).allowed
     return download or policies.can_read_files(context.principal, dataset), download
 

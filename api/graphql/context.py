@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -51,16 +51,11 @@ class Context:
             self._generation = self._current_generation()
         return self._generation
 
-    def keep(self, key: Hashable, value: Any, size: int) -> None:
-        """Keep ``value`` in the memo for the request's generation if that is still the
+    def keep(self, values: Mapping[K, V], size: Callable[[V], int]) -> None:
+        """Keep ``values`` in the memo for the request's generation if that is still the
         current one: each statement of a transaction reads the latest commit (READ COMMITTED),
         so a value computed across a catalog commit may mix two generations. Nothing is kept
         before the request has read its generation: no computation can vouch for one."""
-        assert self.memo is not None
-        if self._generation is not None and self._current_generation() == self._generation:
-            self.memo.put(self._generation, key, value, size)
-
-    def keep_many(self, values: Mapping[K, V], size: Callable[[V], int]) -> None:
         assert self.memo is not None
         generation = self._generation
         if values and generation is not None and self._current_generation() == generation:
@@ -74,7 +69,7 @@ class Context:
         found: T | None = self.memo.get(self.generation(), key)
         if found is None:
             found = compute()
-            self.keep(key, found, size)
+            self.keep({key: found}, lambda _: size)
         return found
 
     def _current_generation(self) -> int:

@@ -156,10 +156,10 @@ def test_a_part_computed_across_a_catalog_commit_is_not_kept(
             memo=CatalogMemo(10_000),
         )
         seen = context.generation()
-        context.keep("before", "kept", 10)
+        context.keep({"before": "kept"}, len)
         factory.dataset(publish=True)
         factory.session.commit()
-        context.keep("across", "dropped", 10)
+        context.keep({"across": "dropped"}, len)
         assert context.memo is not None
         assert context.memo.get(seen, "before") == "kept"
         assert context.memo.get(seen, "across") is None

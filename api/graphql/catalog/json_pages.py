@@ -474,7 +474,7 @@ class Nodes:
             built = dict(zip(missing, self._build(context, missing), strict=True))
             found.update(built)
             if memo is not None:
-                context.keep_many(built, text_size)
+                context.keep(built, text_size)
         return [found[k] for k in keys]
 
     def _build(self, context: Context, keys: list[NodeKey]) -> list[tuple[str, ...]]:

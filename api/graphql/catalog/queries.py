@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from api.graphql.catalog.types import (
     ctx,
     decode_cursor,
     encode_cursor,
+    page_size,
 )
 from api.graphql.context import Context
 from api.graphql.errors import CatalogError
@@ -36,9 +37,6 @@ MAX_INT4 = 2**31 - 1
 
 PAGE_ROW_BYTES = 600
 """About what a remembered page keeps per dataset: its row of facts and its cursor."""
-
-PageReader = Callable[..., Sequence[Any]]
-"""``repository.page_of_datasets`` or ``page_of_dataset_facts``."""
 
 
 class DrsResolution(graphene.ObjectType):
@@ -171,7 +169,6 @@ class CatalogQuery(graphene.ObjectType):
             found = repository.dataset_by_accession(c.session, c.principal, accession or "")
         if found is None or not c.json_pages:
             return found
-        c.loaders.catalog.seen.add_datasets([found])
         return json_pages.dataset_node(info, found) or found
 
     @staticmethod
@@ -183,8 +180,7 @@ class CatalogQuery(graphene.ObjectType):
         order_by: Any = None,
         after: str | None = None,
     ) -> Any:
-        if first is None or not 1 <= first <= MAX_DATASETS_PAGE:
-            raise Invalid(f"first must be between 1 and {MAX_DATASETS_PAGE}", field="first")
+        first = page_size(first, MAX_DATASETS_PAGE)
         c = ctx(info)
         sort = order_by.field.value if order_by else "ACCESSION"
         descending = bool(order_by and order_by.direction) and order_by.direction.value == "DESC"
@@ -192,9 +188,15 @@ class CatalogQuery(graphene.ObjectType):
         stmt = repository.filtered_datasets(c.principal, flt)
         position = _position(after, sort, descending) if after is not None else None
 
-        def page(read: PageReader) -> tuple[Sequence[Any], list[str], bool]:
-            rows = read(
-                c.session, stmt, sort=sort, descending=descending, after=position, limit=first + 1
+        def page(facts_only: bool) -> tuple[Sequence[Any], list[str], bool]:
+            rows = repository.page_of_datasets(
+                c.session,
+                stmt,
+                sort=sort,
+                descending=descending,
+                after=position,
+                limit=first + 1,
+                facts_only=facts_only,
             )
             shown = rows[:first]
             cursors = [
@@ -211,16 +213,14 @@ class CatalogQuery(graphene.ObjectType):
 
         def facts_page() -> json_pages.Page:
             key = ("page", flt, c.principal, sort, descending, position, first)
-            found = c.remembered(
-                key, lambda: page(repository.page_of_dataset_facts), size=PAGE_ROW_BYTES * first
-            )
+            found = c.remembered(key, lambda: page(facts_only=True), size=PAGE_ROW_BYTES * first)
             return json_pages.Page(*found, total_count)
 
         if c.json_pages:
             built = json_pages.dataset_connection(info, facts_page)
             if built is not None:
                 return built
-        shown, cursors, has_next = page(repository.page_of_datasets)
+        shown, cursors, has_next = page(facts_only=False)
         c.loaders.catalog.seen.add_datasets(shown)
         return connection(
             DatasetConnection,

@@ -55,6 +55,14 @@ def encode_cursor(payload: list[Any]) -> str:
 CURSOR_PARTS = (str, int, float, bool, type(None))
 
 
+def page_size(first: int | None, maximum: int) -> int:
+    """``first`` as a page size: between 1 and ``maximum``, never null (an explicit null
+    passes by the argument's default)."""
+    if first is None or not 1 <= first <= maximum:
+        raise Invalid(f"first must be between 1 and {maximum}", field="first")
+    return first
+
+
 def decode_cursor(cursor: str) -> list[Any] | None:
     """The list a cursor encodes, if it is a flat list of JSON scalars whose strings Postgres
     can store; None for anything else, so that a forged cursor is refused as invalid rather
@@ -467,8 +475,7 @@ class Dataset(graphene.ObjectType):
     def resolve_files(
         parent: Any, info: graphene.ResolveInfo, first: int | None = 20, after: str | None = None
     ) -> Any:
-        if first is None or not 1 <= first <= MAX_FILES_PAGE:
-            raise Invalid(f"first must be between 1 and {MAX_FILES_PAGE}", field="first")
+        first = page_size(first, MAX_FILES_PAGE)
         after_id = files_cursor_id(after) if after is not None else None
         loaders = ctx(info).loaders.catalog
         if not may_list_files(ctx(info), parent):

@@ -7,7 +7,7 @@ from typing import Any
 
 import graphene
 
-from api.graphql.catalog.types import connection, ctx, decode_cursor, encode_cursor
+from api.graphql.catalog.types import connection, ctx, decode_cursor, encode_cursor, page_size
 from catalog import audit_chain
 from catalog.errors import Forbidden, Invalid
 from governance import audit_log, policies
@@ -102,8 +102,7 @@ class AuditQuery(graphene.ObjectType):
         readable = audit_log.readable_events(c.principal)
         if readable is None:
             raise Forbidden("only administrators, funder auditors and committees read audit events")
-        if first is None or not 1 <= first <= MAX_EVENTS_PAGE:
-            raise Invalid(f"first must be between 1 and {MAX_EVENTS_PAGE}", field="first")
+        first = page_size(first, MAX_EVENTS_PAGE)
         before_id = None
         if after is not None:
             decoded = decode_cursor(after)

@@ -8,8 +8,14 @@ from typing import Any
 
 import graphene
 
-from api.graphql.catalog.types import connection, ctx, decode_time_id_cursor, encode_cursor
-from catalog.errors import Invalid, Unauthenticated
+from api.graphql.catalog.types import (
+    connection,
+    ctx,
+    decode_time_id_cursor,
+    encode_cursor,
+    page_size,
+)
+from catalog.errors import Unauthenticated
 from catalog.principals import Principal
 from governance import notifications
 from governance.models import NotificationKind as NotificationKindModel
@@ -75,8 +81,7 @@ class NotificationQuery(graphene.ObjectType):
     ) -> Any:
         c = ctx(info)
         user_id = recipient(c.principal)
-        if first is None or not 1 <= first <= MAX_PAGE:
-            raise Invalid(f"first must be between 1 and {MAX_PAGE}", field="first")
+        first = page_size(first, MAX_PAGE)
         position = decode_time_id_cursor(after, "notifications") if after is not None else None
         stmt = notifications.of_recipient(user_id, unread_only=unread_only)
         rows = notifications.page(c.session, stmt, after=position, limit=first + 1)

@@ -9,7 +9,13 @@ from typing import Any
 
 import graphene
 
-from api.graphql.catalog.types import connection, ctx, decode_time_id_cursor, encode_cursor
+from api.graphql.catalog.types import (
+    connection,
+    ctx,
+    decode_time_id_cursor,
+    encode_cursor,
+    page_size,
+)
 from api.graphql.governance.types import (
     AccessGrant,
     AccessRequest,
@@ -17,7 +23,6 @@ from api.graphql.governance.types import (
     RequestState,
 )
 from catalog import repository as catalog_repository
-from catalog.errors import Invalid
 from governance import policies
 from governance import repository as repo
 
@@ -71,8 +76,7 @@ class GovernanceQuery(graphene.ObjectType):
         first: int | None = 20,
         after: str | None = None,
     ) -> Any:
-        if first is None or not 1 <= first <= MAX_REQUESTS_PAGE:
-            raise Invalid(f"first must be between 1 and {MAX_REQUESTS_PAGE}", field="first")
+        first = page_size(first, MAX_REQUESTS_PAGE)
         position = decode_time_id_cursor(after, "requests") if after is not None else None
         c = ctx(info)
         rows, total = repo.page_of_requests(
