@@ -21,7 +21,8 @@ FilesPageKey = tuple[uuid.UUID, int, str | None]
 
 class CatalogLoaders:
     """``listable(dataset)`` says whether the caller may list the dataset's files: pages of
-    files are fetched for those siblings only."""
+    files are fetched for those siblings only. ``granted_ids``, when given, is the set of datasets
+    the caller holds active grants for at ``now``, already read (``caller_access``)."""
 
     def __init__(
         self,
@@ -29,6 +30,7 @@ class CatalogLoaders:
         user_id: uuid.UUID | None,
         now: datetime,
         listable: Callable[[Any], bool],
+        granted_ids: frozenset[uuid.UUID] | None = None,
     ) -> None:
         self.seen = seen = Seen()
         self._listable = listable
@@ -47,7 +49,7 @@ class CatalogLoaders:
         def per_object(fetch: Callable[[Session, list[str]], Any]) -> SiblingLoader[Any, Any]:
             return SiblingLoader(session, fetch, object_ids, list)
 
-        held: set[uuid.UUID] | None = None
+        held: frozenset[uuid.UUID] | set[uuid.UUID] | None = granted_ids
 
         def granted(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
             """All the caller's active grants, read once: a handful of rows, where a statement

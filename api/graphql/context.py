@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ class Context:
     json_pages: bool = False
     memo: CatalogMemo | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    granted: frozenset[uuid.UUID] | None = None
+    """The datasets the caller holds active grants for at ``now``, when already read."""
     loaders: Loaders = field(init=False)
     _generation: int | None = field(default=None, init=False)
 
@@ -42,6 +45,7 @@ class Context:
             self.principal.user_id,
             self.now,
             listable=lambda dataset: may_list_files(self, dataset),
+            granted=self.granted,
         )
 
     def generation(self) -> int:

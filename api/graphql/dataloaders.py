@@ -110,8 +110,9 @@ class Loaders:
         user_id: uuid.UUID | None,
         now: datetime,
         listable: Callable[[Any], bool],
+        granted: frozenset[uuid.UUID] | None = None,
     ) -> None:
-        self.catalog = CatalogLoaders(session, user_id, now, listable)
+        self.catalog = CatalogLoaders(session, user_id, now, listable, granted)
         self.organization_by_id = OrganizationByIdLoader(session)
         self.committee_by_id = CommitteeByIdLoader(session)
         self.dataset_by_id = DatasetByIdLoader(session, self.catalog.seen)

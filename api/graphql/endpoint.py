@@ -9,9 +9,11 @@ sent.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -31,6 +33,7 @@ from starlette.responses import HTMLResponse, Response
 from api.auth.principals import principal_from_claims
 from api.database import ReadConnections
 from api.drs.uris import DrsNaming
+from api.graphql.caller_access import CallerAccess, caller_access
 from api.graphql.catalog_memo import CatalogMemo
 from api.graphql.context import Context
 from api.graphql.documents import ValidatedDocuments
@@ -104,18 +107,22 @@ async def graphql_endpoint(request: Request) -> Response:
         )
     claims = request.scope["state"].get("claims")
 
-    async def execute() -> ExecutionResult:
+    async def execute(access: CallerAccess | None = None) -> ExecutionResult:
         return await run_in_threadpool(
-            _execute_in_transaction, config, document, variables, operation_name, claims
+            _execute_in_transaction, config, document, variables, operation_name, claims, access
         )
 
-    cache = config.cache if claims is None else None
+    cache = config.cache
     key = cache_key(document, query, operation_name, variables) if cache is not None else None
     if cache is not None and key is not None:
         ((generation,),) = await config.reads.rows(catalog_generation.CURRENT, {})
+        access = None
+        if claims is not None:
+            access = await caller_access(config.reads, claims, datetime.now(UTC))
+            key = hashlib.sha256(key + access.key()).digest()
 
         async def compute() -> tuple[bytes, bool]:
-            result = await execute()
+            result = await execute(access)
             return orjson.dumps(_format(result)), not result.errors
 
         body, state = await cache.answer(key, generation, compute)
@@ -137,18 +144,24 @@ def _execute_in_transaction(
     variables: dict[str, Any],
     operation_name: str | None,
     claims: dict[str, Any] | None,
+    access: CallerAccess | None,
 ) -> ExecutionResult:
+    """``access``, when given, is the caller as already read: its answer is kept under it, so
+    it is executed with exactly that."""
     with config.sessions() as session:
-        principal = principal_from_claims(session.connection(), claims)
         context = Context(
             session=session,
-            principal=principal,
+            principal=access.principal
+            if access is not None
+            else principal_from_claims(session.connection(), claims),
             base_url=config.base_url,
             search=config.search,
             drs=config.drs,
             max_drs_uris=config.max_drs_uris,
             json_pages=config.json_pages,
             memo=config.memo,
+            now=access.now if access is not None else datetime.now(UTC),
+            granted=access.granted if access is not None else None,
         )
         result = execute_document(
             config.schema,

@@ -1,11 +1,13 @@
-"""Cached answers to anonymous catalog queries, valid for one catalog generation.
+"""Cached answers to catalog queries, valid for one catalog generation.
 
-A public catalog page (a hundred datasets with their files) executes thousands of resolvers;
-anonymous visitors ask the same few pages again and again, and their answers depend on the
-catalog's committed state alone: no roles, no grants, no clock. Those answers are kept, keyed by
-the query text, operation name and variables, and served while ``catalog.generation`` has not
-moved. Anything else (a signed-in caller, a mutation, search, which reads the search index,
-an answer with errors) is executed every time.
+A catalog page (a hundred datasets with their files) executes thousands of resolvers; visitors
+ask the same few pages again and again. An anonymous answer depends on the catalog's committed
+state alone: no roles, no grants, no clock. A signed-in caller's depends besides on its class of
+access (its roles and active grants, ``caller_access``), which the endpoint adds to the key, so
+researchers without roles or grants share one answer, and so do a steward organization's
+stewards. Answers are kept, keyed by the query text, operation name and variables, and served
+while ``catalog.generation`` has not moved. Anything else (a mutation, ``me`` or governance
+fields, search, which reads the search index, an answer with errors) is executed every time.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ CACHEABLE_ROOT_FIELDS = frozenset(
         "__type",
     }
 )
-"""Root fields whose anonymous answers depend on catalog tables only (``CATALOG_TABLES``)."""
+"""Root fields whose answers depend on catalog tables only (``CATALOG_TABLES``), and for a
+signed-in caller on its class of access."""
 
 
 def cache_key(

@@ -1,21 +1,31 @@
-"""Anonymous catalog answers are served from the cache until a committed catalog change;
-everything else is executed every time."""
+"""Catalog answers are served from the cache until a committed catalog change, anonymous ones
+to everyone and signed-in ones to callers of the same class of access; everything else is
+executed every time."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from graphql import parse
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+from api.database import ReadConnections
+from api.graphql import endpoint
+from api.graphql.caller_access import CallerAccess, caller_access
 from api.graphql.endpoint import CACHE_HEADER
 from api.graphql.response_cache import ENTRY_OVERHEAD, ResponseCache, cache_key
 from catalog import service
+from catalog.models import RoleName
 from catalog.principals import SYSTEM
 from catalog.schemas import DatasetUpdate
+from governance import service as governance_service
 from tests.factories import Factory
 
 PAGE = """query($first: Int!) { datasets(first: $first) { totalCount edges { node {
@@ -81,18 +91,183 @@ def test_an_uncommitted_change_neither_shows_nor_invalidates(
     assert ask(client, PAGE, {"first": 10}) == ("hit", body)
 
 
-def test_signed_in_callers_are_never_served_from_the_cache(
-    client: TestClient, factory: Factory
+ACCESS = """query { datasets(first: 10, orderBy: {field: ACCESSION}) { totalCount edges { node {
+  accession accessLevel status canReadFiles canDownload
+  files(first: 5) { totalCount edges { node { id accessMethods { url } } } } } } } }"""
+
+CALLERS: dict[str, tuple[tuple[RoleName, str | None], ...]] = {
+    "researcher": (),
+    "another researcher": (),
+    "steward": ((RoleName.STEWARD, "steward-a"),),
+    "another steward of it": ((RoleName.STEWARD, "steward-a"),),
+    "other steward": ((RoleName.STEWARD, "steward-b"),),
+    "committee member": ((RoleName.COMMITTEE_MEMBER, "dac-a"),),
+    "admin": ((RoleName.ADMIN, None),),
+    "grant holder": (),
+}
+
+
+@pytest.fixture
+def access_catalog(factory: Factory) -> dict[str, Any]:
+    """Open, registered, controlled and draft datasets, and a bearer token per caller."""
+    steward = factory.organization(slug="steward-a")
+    factory.organization(slug="steward-b")
+    dac = factory.committee(steward)
+    factory.session.execute(
+        text("UPDATE committees SET slug = 'dac-a' WHERE id = :id"), {"id": dac.id}
+    )
+    controlled = factory.dataset(
+        steward, publish=True, files=2, access_level="controlled", committee="dac-a"
+    )
+    factory.dataset(steward, publish=True, files=2, access_level="registered")
+    factory.dataset(steward, publish=True, files=1)
+    factory.dataset(steward, files=1, access_level="controlled", committee="dac-a")
+    factory.grant("grant-holder", controlled)
+    headers = {name: factory.headers(name.replace(" ", "-"), *r) for name, r in CALLERS.items()}
+    factory.session.commit()
+    return {"controlled": controlled, "headers": headers}
+
+
+def test_signed_in_answers_are_kept_per_class_of_access_and_equal_executed_ones(
+    client: TestClient, committed_client: Callable[..., TestClient], access_catalog: dict[str, Any]
 ) -> None:
-    factory.dataset(publish=True)
+    headers = access_catalog["headers"]
+    with committed_client(graphql_cache_mb=0) as uncached:
+        expected = {name: ask(uncached, ACCESS, {}, h)[1] for name, h in headers.items()}
+        expected["anonymous"] = ask(uncached, ACCESS, {})[1]
+    headers["anonymous"] = {}
+    states = {name: ask(client, ACCESS, {}, h)[0] for name, h in headers.items()}
+    for name, h in headers.items():
+        assert ask(client, ACCESS, {}, h) == ("hit", expected[name]), name
+    # Callers alike in roles and grants share one answer; every other class computes its own.
+    assert states == {
+        "researcher": "miss",
+        "another researcher": "hit",
+        "steward": "miss",
+        "another steward of it": "hit",
+        "other steward": "miss",
+        "committee member": "miss",
+        "admin": "miss",
+        "grant holder": "miss",
+        "anonymous": "miss",
+    }
+    answers = {name: orjson.dumps(body) for name, body in expected.items()}
+    assert answers["researcher"] != answers["anonymous"]  # the registered dataset's files
+    assert answers["grant holder"] != answers["researcher"]  # the controlled dataset's files
+    assert answers["steward"] != answers["other steward"]  # the draft, the storage URLs
+    assert answers["committee member"] not in (answers["researcher"], answers["steward"])
+
+
+def test_a_grant_or_role_given_or_withdrawn_shows_at_the_next_request(
+    client: TestClient, factory: Factory, access_catalog: dict[str, Any]
+) -> None:
+    """Grants and roles are not catalog tables: the generation does not move, the class of
+    access does."""
+    rita = access_catalog["headers"]["researcher"]
+    controlled = access_catalog["controlled"].accession
+
+    def download(headers: dict[str, str]) -> tuple[str | None, bool]:
+        state, body = ask(client, ACCESS, {}, headers)
+        (node,) = [
+            e["node"]
+            for e in body["data"]["datasets"]["edges"]
+            if e["node"]["accession"] == controlled
+        ]
+        return state, node["canDownload"]
+
+    assert download(rita) == ("miss", False)
+    grant = factory.grant("researcher", access_catalog["controlled"])
     factory.session.commit()
-    headers = factory.headers("rita")
+    assert download(rita) == ("miss", True)
+    assert download(access_catalog["headers"]["another researcher"]) == ("hit", False)
+    governance_service.revoke_grant(factory.session, SYSTEM, grant_id=grant.id, reason="ended")
     factory.session.commit()
-    ask(client, PAGE, {"first": 10})
-    for _ in range(2):
-        state, body = ask(client, PAGE, {"first": 10}, headers)
-        assert state is None
-        assert body["data"]["datasets"]["totalCount"] == 1
+    assert download(rita) == ("hit", False)  # the class of researchers without grants again
+    member = ask(client, ACCESS, {}, access_catalog["headers"]["committee member"])
+    factory.token("researcher", (RoleName.COMMITTEE_MEMBER, "dac-a"))
+    factory.session.commit()
+    assert ask(client, ACCESS, {}, rita) == ("hit", member[1])
+
+
+def test_an_answer_is_computed_with_the_class_it_is_kept_under(
+    client: TestClient,
+    factory: Factory,
+    access_catalog: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A grant given between reading the caller's class and computing its answer must not put
+    the holder's answer under the class of researchers without grants."""
+    read_class = endpoint.caller_access
+
+    async def then_granted(*args: Any) -> CallerAccess:
+        access = await read_class(*args)
+        governance_service.grant_access(
+            factory.session,
+            SYSTEM,
+            issuer=factory.issuer.issuer,
+            subject="researcher",
+            accession=access_catalog["controlled"].accession,
+            starts_at=access.now - timedelta(hours=1),
+            expires_at=access.now + timedelta(days=1),
+        )
+        factory.session.commit()
+        return access
+
+    monkeypatch.setattr(endpoint, "caller_access", then_granted)
+    rita = access_catalog["headers"]["researcher"]
+    state, body = ask(client, ACCESS, {}, rita)
+    monkeypatch.undo()
+    assert state == "miss"
+    assert [e["node"]["canDownload"] for e in body["data"]["datasets"]["edges"]] == [
+        False,
+        True,
+        True,
+    ]
+    assert ask(client, ACCESS, {}, access_catalog["headers"]["another researcher"]) == (
+        "hit",
+        body,
+    )
+    state, granted = ask(client, ACCESS, {}, rita)
+    assert state == "miss"
+    assert granted["data"]["datasets"]["edges"][0]["node"]["canDownload"] is True
+
+
+def test_the_class_of_access_is_read_at_the_request_time(
+    committed_sessions: sessionmaker[Session], factory: Factory, access_catalog: dict[str, Any]
+) -> None:
+    """A grant counts between its start and its end, so the same caller is in another class
+    outside them: the key is read with the request's own time, and the answer computed then."""
+    starts = datetime.now(UTC) + timedelta(days=1)
+    governance_service.grant_access(
+        factory.session,
+        SYSTEM,
+        issuer=factory.issuer.issuer,
+        subject="researcher",
+        accession=access_catalog["controlled"].accession,
+        starts_at=starts,
+        expires_at=starts + timedelta(days=1),
+    )
+    factory.session.commit()
+    claims = {"iss": factory.issuer.issuer, "sub": "researcher"}
+
+    async def read() -> list[CallerAccess]:
+        reads = ReadConnections(committed_sessions, pool_size=1)
+        try:
+            return [
+                await caller_access(reads, claims, starts - timedelta(seconds=1)),
+                await caller_access(reads, claims, starts),
+                await caller_access(reads, claims, starts + timedelta(days=1)),
+                await caller_access(reads, {**claims, "sub": "nobody"}, starts),
+            ]
+        finally:
+            reads.close()
+
+    before, during, after, unknown = asyncio.run(read())
+    assert during.granted == {access_catalog["controlled"].id}
+    assert before.granted == after.granted == frozenset()
+    assert before.key() == after.key() == unknown.key() != during.key()
+    assert unknown.principal.user_id is None
+    assert unknown.principal.is_authenticated
 
 
 def test_answers_with_errors_are_not_kept(client: TestClient) -> None:
