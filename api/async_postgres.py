@@ -147,6 +147,9 @@ class AsyncPool:
         self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
         self._closed = False
         self._uuid_types = uuid_types(UUIDS_KEPT)
+        # UUID parameters: psycopg2 adapts them only once registered, which SQLAlchemy does on
+        # its first connection; a worker's first read may come before that.
+        psycopg2.extensions.register_adapter(uuid.UUID, psycopg2.extras.UUID_adapter)
 
     @property
     def open_connections(self) -> int:

@@ -12,8 +12,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg2.errors
+import psycopg2.extensions
 import pytest
-from sqlalchemy import Float, bindparam, column, func, literal_column, select, table, text
+from sqlalchemy import (
+    Float,
+    Uuid,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -151,6 +162,23 @@ def test_pooled_uuids_are_parsed_once_and_arrays_of_them_too(reads: ReadConnecti
     assert first == expected
     assert again is first  # the same object: parsed once per pool
     assert array == [expected, None]
+
+
+ECHO_UUID = PreparedQuery("test_echo_uuid", select(bindparam("id", type_=Uuid)))
+
+
+def test_pooled_reads_take_uuid_parameters_before_any_sqlalchemy_connection(
+    committed_sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg2 adapts ``uuid.UUID`` only once told to, which SQLAlchemy does on its first
+    connection: a server worker's first read may come before that."""
+    monkeypatch.delitem(psycopg2.extensions.adapters, (uuid.UUID, psycopg2.extensions.ISQLQuote))
+    reads = ReadConnections(committed_sessions, pool_size=1)
+    try:
+        wanted = uuid.uuid4()
+        assert read(reads, ECHO_UUID, id=wanted) == [(wanted,)]
+    finally:
+        reads.close()
 
 
 def test_a_dead_pooled_connection_is_replaced_and_the_read_runs_again(
