@@ -257,6 +257,16 @@ class AccessGrant(Base):
             "(revoked_at IS NULL) = (revoked_reason IS NULL)", name="revocation_has_reason"
         ),
         Index("ix_access_grants_user_dataset", "user_id", "dataset_id", "expires_at"),
+        # A caller's active grants, read by every signed-in catalog request, by an index-only
+        # scan whatever the plan: a generic plan for a table whose grants mostly belong to one
+        # user scanned all of them (migration 0013).
+        Index(
+            "ix_access_grants_active_by_user",
+            "user_id",
+            "expires_at",
+            postgresql_include=["starts_at", "dataset_id"],
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
         UniqueConstraint("request_id", "user_id", "dataset_id"),
     )
 
