@@ -5,15 +5,17 @@ diseases and their first 10 files) against `atrium serve`, from this separate pr
     python tests/perf/bench_graphql.py --skip-load          # reuse the loaded catalog
     python tests/perf/bench_graphql.py --skip-load --no-cache   # execute every request
     python tests/perf/bench_graphql.py --skip-load --signed-in  # a researcher's bearer token
+    python tests/perf/bench_graphql.py --skip-load --signed-in --researchers 50 --memo-only
 
 Loads the demo catalog with `atrium demo --no-serve` into --data-dir (embedded Postgres unless
 ATRIUM_DATABASE_URL is set), starts `atrium serve`, drives it at --concurrency for --duration
 seconds, and prints latency percentiles, throughput and the server's peak RSS. Requests are
 anonymous, so after the warm-up the response cache answers them unless --no-cache turns it off
 (ATRIUM_GRAPHQL_CACHE_MB=0, and the memo of counts and nodes, ATRIUM_GRAPHQL_MEMO_MB=0); the
-server reports which in its `atrium-cache` header. With --signed-in every request carries a
-researcher's bearer token (no roles, no grants): the response cache never answers those, the
-memo does unless --no-cache.
+server reports which in its `atrium-cache` header. With --signed-in every request carries the
+bearer token of one of --researchers researchers (no roles, no grants: one class of access,
+whose answers the response cache shares); --memo-only turns the response cache off and leaves
+the memo on.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ async def drive(
             }
             started = time.perf_counter()
             response = await client.post(
-                url, json={"query": QUERY, "variables": variables}, headers=args.headers
+                url, json={"query": QUERY, "variables": variables}, headers=headers(args, rng)
             )
             elapsed = time.perf_counter() - started
             body = orjson.loads(response.content)
@@ -118,9 +120,11 @@ async def drive(
 
 WRK_SCRIPT = """
 local bodies = {%s}
-local headers = {["Content-Type"] = "application/json"%s}
+local bearers = {%s}
 math.randomseed(7)
 request = function()
+  local headers = {["Content-Type"] = "application/json"}
+  if #bearers > 0 then headers["Authorization"] = bearers[math.random(#bearers)] end
   return wrk.format("POST", "/graphql", headers, bodies[math.random(#bodies)])
 end
 done = function(summary, latency, requests)
@@ -140,8 +144,8 @@ def run_wrk(args: argparse.Namespace, url: str, seconds: int) -> str:
         for o in ORDERS
     ]
     script = args.data_dir / "bench-graphql.lua"
-    bearer = "".join(f', ["{k}"] = "{v}"' for k, v in args.headers.items())
-    script.write_text(WRK_SCRIPT % (", ".join(f"[==[{b}]==]" for b in bodies), bearer))
+    bearers = ", ".join(f'"{h}"' for h in args.bearers)
+    script.write_text(WRK_SCRIPT % (", ".join(f"[==[{b}]==]" for b in bodies), bearers))
     command = [
         "wrk",
         "-t2",
@@ -157,14 +161,28 @@ def run_wrk(args: argparse.Namespace, url: str, seconds: int) -> str:
     return result.stdout
 
 
+def mint(env: dict[str, str], n: int) -> str:
+    """The Authorization header of researcher ``n``."""
+    subject = "bench-researcher" if n == 0 else f"bench-researcher-{n}"
+    minted = subprocess.run(
+        atrium("token", "--sub", subject), env=env, check=True, capture_output=True, text=True
+    )
+    return f"Bearer {minted.stdout.strip()}"
+
+
+def headers(args: argparse.Namespace, rng: random.Random) -> dict[str, str]:
+    return {"Authorization": rng.choice(args.bearers)} if args.bearers else {}
+
+
 def warm_up(args: argparse.Namespace, url: str) -> None:
     """Every variant once, so the measured run starts with whatever the server keeps warm."""
+    rng = random.Random(7)
     with httpx.Client(timeout=120) as client:
         for steward in STEWARDS:
             for order in ORDERS:
                 variables = {"first": args.page, "steward": steward, "order": order}
                 response = client.post(
-                    url, json={"query": QUERY, "variables": variables}, headers=args.headers
+                    url, json={"query": QUERY, "variables": variables}, headers=headers(args, rng)
                 )
                 response.raise_for_status()
                 assert "errors" not in response.json(), response.text
@@ -188,7 +206,9 @@ def main() -> None:
     parser.add_argument(
         "--no-cache", action="store_true", help="GRAPHQL_CACHE_MB=0 and GRAPHQL_MEMO_MB=0"
     )
-    parser.add_argument("--signed-in", action="store_true", help="a researcher's bearer token")
+    parser.add_argument("--signed-in", action="store_true", help="researchers' bearer tokens")
+    parser.add_argument("--researchers", type=int, default=1, help="distinct signed-in callers")
+    parser.add_argument("--memo-only", action="store_true", help="GRAPHQL_CACHE_MB=0 alone")
     parser.add_argument("--warm-up", type=int, default=30, help="seconds of wrk load discarded")
     parser.add_argument(
         "--load", choices=["httpx", "wrk"], default="httpx", help="the load generator"
@@ -201,21 +221,13 @@ def main() -> None:
         "ATRIUM_PORT": str(args.port),
         "ATRIUM_LOG_LEVEL": "warning",
     }
-    if args.no_cache:
+    if args.no_cache or args.memo_only:
         env["ATRIUM_GRAPHQL_CACHE_MB"] = "0"
+    if args.no_cache:
         env["ATRIUM_GRAPHQL_MEMO_MB"] = "0"
     if not args.skip_load:
         load(args, env)
-    args.headers = {}
-    if args.signed_in:
-        minted = subprocess.run(
-            atrium("token", "--sub", "bench-researcher"),
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        args.headers = {"Authorization": f"Bearer {minted.stdout.strip()}"}
+    args.bearers = [mint(env, n) for n in range(args.researchers)] if args.signed_in else []
     workers = ["--workers", str(args.workers)] if args.workers else []
     server = subprocess.Popen(atrium("serve", *workers), env=env)
     url = f"http://127.0.0.1:{args.port}/graphql"
