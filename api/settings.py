@@ -182,7 +182,8 @@ class Settings(BaseSettings):
         default=64,
         ge=0,
         le=65_536,
-        description="Memory per server process for cached anonymous catalog answers; 0: none.",
+        description="Memory per server process for cached catalog answers, anonymous and per class"
+        " of access; 0: none.",
     )
     graphql_memo_mb: int = Field(
         default=64,

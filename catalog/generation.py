@@ -56,7 +56,9 @@ PRIVATE_TABLES = frozenset(
 )
 """Tables no anonymous catalog read reaches; the audit log and outboxes change on nearly every
 request, and a new user's first sign-in writes ``users`` (migration 0012), so counting them
-would leave little cacheable. A test holds every table to one of the two lists."""
+would leave little cacheable. Signed-in answers depend on ``users``, ``role_assignments`` and
+``access_grants`` through the caller's class of access, which is part of their cache key
+(``api.graphql.caller_access``). A test holds every table to one of the two lists."""
 
 CURRENT = PreparedQuery("atrium_catalog_generation", select(CatalogGeneration.generation))
 """Asked before every cacheable GraphQL request, so it is prepared once per connection."""

@@ -2,13 +2,13 @@
 the datasets it holds active grants for at the request's time.
 
 Policies read nothing else of a caller (not its name or id), so two researchers without roles
-or grants, or two stewards of one organization, get the same answer to any catalog query: the
-response cache shares answers between callers of one class of access (``key``). The class is
-read before the answer is computed and the answer is computed with exactly what was read
-(``Context.granted``), so a grant or role that changes in between cannot put one class's
-answer under another's key. A catalog field that read anything else of its caller (its id,
-its requests, its visas) would have to join the class or leave ``CACHEABLE_ROOT_FIELDS``
-(docs/adr/0009-signed-in-answers-per-class-of-access.md).
+or grants, or two stewards of one organization with no other role or grant, get the same
+answer to any catalog query: the response cache shares answers between callers of one class
+of access (``key``). The class is read before the answer is computed and the answer is
+computed with exactly what was read (``Context.granted``), so a grant or role that changes in
+between cannot put one class's answer under another's key. A catalog field that read anything
+else of its caller (its id, its requests, its visas) would have to join the class or leave
+``CACHEABLE_ROOT_FIELDS`` (docs/adr/0009-signed-in-answers-per-class-of-access.md).
 """
 
 from __future__ import annotations

