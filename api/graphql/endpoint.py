@@ -116,16 +116,16 @@ async def graphql_endpoint(request: Request) -> Response:
     key = cache_key(document, query, operation_name, variables) if cache is not None else None
     if cache is not None and key is not None:
         ((generation,),) = await config.reads.rows(catalog_generation.CURRENT, {})
-        access = None
-        if claims is not None:
+        digest, access = key.digest, None
+        if claims is not None and not key.same_for_everyone:
             access = await caller_access(config.reads, claims, datetime.now(UTC))
-            key = hashlib.sha256(key + access.key()).digest()
+            digest = hashlib.sha256(digest + access.key()).digest()
 
         async def compute() -> tuple[bytes, bool]:
             result = await execute(access)
             return orjson.dumps(_format(result)), not result.errors
 
-        body, state = await cache.answer(key, generation, compute)
+        body, state = await cache.answer(digest, generation, compute)
         return _answer(body, state)
     result = await execute()
     return _answer(orjson.dumps(_format(result)), None)

@@ -19,7 +19,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     DocumentNode,
@@ -49,10 +49,22 @@ CACHEABLE_ROOT_FIELDS = frozenset(
 """Root fields whose answers depend on catalog tables only (``CATALOG_TABLES``), and for a
 signed-in caller on its class of access."""
 
+SAME_FOR_EVERYONE = frozenset(
+    {"organization", "organizations", "committees", "__typename", "__schema", "__type"}
+)
+"""Cacheable root fields whose answers no policy reads the caller for."""
+
+
+class CacheKey(NamedTuple):
+    digest: bytes
+    same_for_everyone: bool
+    """Every root field is in ``SAME_FOR_EVERYONE``: a signed-in caller's answer is the
+    anonymous one, kept once."""
+
 
 def cache_key(
     document: DocumentNode, query: str, operation_name: str | None, variables: dict[str, Any]
-) -> bytes | None:
+) -> CacheKey | None:
     """The key of the operation's answer, or None when it may not be cached: not a query, a
     root field outside ``CACHEABLE_ROOT_FIELDS``, or variables JSON cannot say exactly (NaN).
     Only declared variables count, so undeclared ones (which GraphQL ignores) cannot make
@@ -63,7 +75,8 @@ def cache_key(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    if not _root_fields(operation.selection_set, fragments, set()) <= CACHEABLE_ROOT_FIELDS:
+    root_fields = _root_fields(operation.selection_set, fragments, set())
+    if not root_fields <= CACHEABLE_ROOT_FIELDS:
         return None
     declared = {v.variable.name.value for v in operation.variable_definitions or ()}
     used = {name: value for name, value in variables.items() if name in declared}
@@ -71,7 +84,7 @@ def cache_key(
         canonical = json.dumps([query, operation_name, used], sort_keys=True, allow_nan=False)
     except ValueError:
         return None
-    return hashlib.sha256(canonical.encode()).digest()
+    return CacheKey(hashlib.sha256(canonical.encode()).digest(), root_fields <= SAME_FOR_EVERYONE)
 
 
 def _operation(

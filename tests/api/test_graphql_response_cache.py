@@ -20,7 +20,7 @@ from api.database import ReadConnections
 from api.graphql import endpoint
 from api.graphql.caller_access import CallerAccess, caller_access
 from api.graphql.endpoint import CACHE_HEADER
-from api.graphql.response_cache import ENTRY_OVERHEAD, ResponseCache, cache_key
+from api.graphql.response_cache import ENTRY_OVERHEAD, CacheKey, ResponseCache, cache_key
 from catalog import service
 from catalog.models import Dataset, RoleName
 from catalog.principals import SYSTEM
@@ -290,6 +290,16 @@ def test_the_class_of_access_is_read_at_the_request_time(
     assert unknown.principal.is_authenticated
 
 
+def test_answers_the_same_for_everyone_are_kept_once(
+    client: TestClient, access_catalog: dict[str, Any]
+) -> None:
+    query = "{ organizations { slug } committees { slug rules { slaDays } } }"
+    state, body = ask(client, query, {})
+    assert state == "miss"
+    for headers in access_catalog["headers"].values():
+        assert ask(client, query, {}, headers) == ("hit", body)
+
+
 def test_answers_with_errors_are_not_kept(client: TestClient) -> None:
     for _ in range(2):
         state, body = ask(client, PAGE, {"first": 0})
@@ -309,31 +319,38 @@ def test_other_operations_are_executed_every_time(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("document", "operation", "expected"),
     [
-        ("{ datasets(first: 1) { totalCount } }", None, True),
-        ("query Q { organizations { slug } committees { slug } }", "Q", True),
-        ('{ ...F } fragment F on Query { dataset(accession: "A") { title } }', None, True),
-        ('{ ... on Query { drsObject(id: "x") { id } } }', None, True),
-        ("{ __schema { types { name } } }", None, True),
-        ("{ ...F } fragment F on Query { me { subject } }", None, False),
-        ('{ search(query: "x") { totalCount } }', None, False),
-        ("{ datasets(first: 1) { totalCount } myGrants { id } }", None, False),
-        ("mutation { organizationCreate(input: {}) { errors { code } } }", None, False),
-        ("query A { datasets(first: 1) { totalCount } } query B { me { subject } }", "B", False),
-        ("query A { datasets(first: 1) { totalCount } } query B { me { subject } }", "A", True),
-        ("query A { datasets(first: 1) { totalCount } } query B { me { subject } }", None, False),
+        ("{ datasets(first: 1) { totalCount } }", None, "per class"),
+        ("query Q { organizations { slug } committees { slug } }", "Q", "everyone"),
+        ('{ ...F } fragment F on Query { dataset(accession: "A") { title } }', None, "per class"),
+        ('{ ... on Query { drsObject(id: "x") { id } } }', None, "per class"),
+        ("{ __schema { types { name } } }", None, "everyone"),
+        ("{ ...F } fragment F on Query { me { subject } }", None, None),
+        ('{ search(query: "x") { totalCount } }', None, None),
+        ("{ datasets(first: 1) { totalCount } myGrants { id } }", None, None),
+        ("mutation { organizationCreate(input: {}) { errors { code } } }", None, None),
+        ("query A { datasets(first: 1) { totalCount } } query B { me { subject } }", "B", None),
+        (
+            "query A { datasets(first: 1) { totalCount } } query B { me { subject } }",
+            "A",
+            "per class",
+        ),
+        ("query A { datasets(first: 1) { totalCount } } query B { me { subject } }", None, None),
     ],
 )
-def test_which_operations_are_cacheable(
-    document: str, operation: str | None, expected: bool
+def test_which_operations_are_cacheable_and_for_whom(
+    document: str, operation: str | None, expected: str | None
 ) -> None:
-    assert (cache_key(parse(document), document, operation, {}) is not None) is expected
+    key = cache_key(parse(document), document, operation, {})
+    assert (None if key is None else "everyone" if key.same_for_everyone else "per class") == (
+        expected
+    )
 
 
 def test_keys_count_declared_variables_only_and_not_their_order() -> None:
     text = "query Q($a: Int, $b: Int) { datasets(first: $a) { totalCount } }"
     other = "query R($a: Int, $b: Int) { datasets(first: $a) { totalCount } }"
 
-    def key(query: str, name: str | None, variables: dict[str, Any]) -> bytes | None:
+    def key(query: str, name: str | None, variables: dict[str, Any]) -> CacheKey | None:
         return cache_key(parse(query), query, name, variables)
 
     base = key(text, None, {"a": 1, "b": 2})
