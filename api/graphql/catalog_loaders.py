@@ -21,8 +21,8 @@ FilesPageKey = tuple[uuid.UUID, int, str | None]
 
 class CatalogLoaders:
     """``listable(dataset)`` says whether the caller may list the dataset's files: pages of
-    files are fetched for those siblings only. ``granted_ids``, when given, is the set of datasets
-    the caller holds active grants for at ``now``, already read (``caller_access``)."""
+    files are fetched for those siblings only. ``granted``, when given, is the set of datasets the
+    caller holds active grants for at ``now``, already read (``caller_access``)."""
 
     def __init__(
         self,
@@ -30,7 +30,7 @@ class CatalogLoaders:
         user_id: uuid.UUID | None,
         now: datetime,
         listable: Callable[[Any], bool],
-        granted_ids: frozenset[uuid.UUID] | None = None,
+        granted: frozenset[uuid.UUID] | None = None,
     ) -> None:
         self.seen = seen = Seen()
         self._listable = listable
@@ -49,9 +49,9 @@ class CatalogLoaders:
         def per_object(fetch: Callable[[Session, list[str]], Any]) -> SiblingLoader[Any, Any]:
             return SiblingLoader(session, fetch, object_ids, list)
 
-        held: frozenset[uuid.UUID] | set[uuid.UUID] | None = granted_ids
+        held: frozenset[uuid.UUID] | set[uuid.UUID] | None = granted
 
-        def granted(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
+        def grant_flags(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
             """All the caller's active grants, read once: a handful of rows, where a statement
             naming a page's hundred datasets cost more to build than to run."""
             nonlocal held
@@ -60,7 +60,7 @@ class CatalogLoaders:
             return {i: i in held for i in ids}
 
         self.active_grant_by_dataset_id: SiblingLoader[uuid.UUID, bool] = SiblingLoader(
-            session, granted, dataset_ids, lambda: False
+            session, grant_flags, dataset_ids, lambda: False
         )
         self.terms_by_dataset_id = per_dataset(repository.terms_of_datasets)
         self.data_use_by_dataset_id = per_dataset(repository.data_use_of_datasets)
