@@ -106,6 +106,26 @@ async def graphql_endpoint(request: Request) -> Response:
             405, [GraphQLError("mutations need POST", extensions={"code": "METHOD_NOT_ALLOWED"})]
         )
     claims = request.scope["state"].get("claims")
+    try:
+        return await _executed(config, document, query, variables, operation_name, claims)
+    except Exception:
+        # Outside any resolver: the cache's reads, the session, the commit.
+        log.exception("GraphQL request failed")
+        return _errors(
+            500,
+            [GraphQLError("Internal server error", extensions={"code": "INTERNAL_SERVER_ERROR"})],
+        )
+
+
+async def _executed(
+    config: GraphQLConfig,
+    document: DocumentNode,
+    query: str,
+    variables: dict[str, Any],
+    operation_name: str | None,
+    claims: dict[str, Any] | None,
+) -> Response:
+    """The answer, from the response cache where it may be kept."""
 
     async def execute(access: CallerAccess | None = None) -> ExecutionResult:
         return await run_in_threadpool(

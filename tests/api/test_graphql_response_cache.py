@@ -252,6 +252,35 @@ def test_an_answer_is_computed_with_the_class_it_is_kept_under(
     assert controlled(changed) == rights
 
 
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_failed_cache_read_is_a_masked_graphql_error(
+    client: TestClient,
+    access_catalog: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    signed_in: bool,
+) -> None:
+    """The generation and the class of access are read before any resolver runs: their
+    failure is answered as a resolver's would be, in GraphQL's shape, revealing nothing."""
+
+    async def explode(*_args: Any) -> Any:
+        raise RuntimeError("secret connection string postgres://u:p@host")
+
+    if signed_in:
+        monkeypatch.setattr(endpoint, "caller_access", explode)
+    else:
+        monkeypatch.setattr(ReadConnections, "rows", explode)
+    headers = access_catalog["headers"]["researcher"] if signed_in else {}
+    response = client.post("/graphql", json={"query": ACCESS}, headers=headers)
+    assert response.status_code == 500
+    assert response.json() == {
+        "errors": [
+            {"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+        ]
+    }
+    assert "GraphQL request failed" in caplog.text
+
+
 def test_the_class_of_access_is_read_at_the_request_time(
     committed_sessions: sessionmaker[Session], factory: Factory, access_catalog: dict[str, Any]
 ) -> None:
