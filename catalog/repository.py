@@ -501,11 +501,7 @@ Roles = tuple[uuid.UUID, list[tuple[str, uuid.UUID | None, uuid.UUID | None]]]
 def user_roles(connection: Connection, issuer: str, subject: str) -> Roles | None:
     """The user's id and (role, organization id, committee id) of each assignment, in one
     outer join, or None for an unknown identity."""
-    return roles_of(USER_ROLES.rows(connection, {"issuer": issuer, "subject": subject}))
-
-
-def roles_of(rows: Sequence[tuple[Any, ...]]) -> Roles | None:
-    """``USER_ROLES``'s rows as the user's id and assignments (read on either driver)."""
+    rows = USER_ROLES.rows(connection, {"issuer": issuer, "subject": subject})
     if not rows:
         return None
     return rows[0][0], [(row[1], row[2], row[3]) for row in rows if row[1] is not None]

@@ -19,11 +19,46 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import DateTime, Text, and_, bindparam, func, select
 
 from api.database import ReadConnections
-from catalog import repository, service
+from catalog import service
+from catalog.models import CatalogGeneration, RoleAssignment, User
+from catalog.prepared import PreparedQuery
 from catalog.principals import Principal
-from governance.repository import ACTIVE_GRANTS
+from governance.models import AccessGrant
+from governance.repository import active
+
+NOW = bindparam("now", type_=DateTime(timezone=True))
+GRANTED = (
+    select(func.array_agg(AccessGrant.dataset_id))
+    .where(AccessGrant.user_id == User.id, active(NOW))
+    .correlate(User)
+    .scalar_subquery()
+)
+GENERATION_AND_CLASS = PreparedQuery(
+    "atrium_generation_and_class",
+    select(
+        CatalogGeneration.generation,
+        User.id,
+        RoleAssignment.role,
+        RoleAssignment.organization_id,
+        RoleAssignment.committee_id,
+        GRANTED,
+    )
+    .select_from(CatalogGeneration)
+    .outerjoin(
+        User,
+        and_(
+            User.issuer == bindparam("issuer", type_=Text),
+            User.subject == bindparam("subject", type_=Text),
+        ),
+    )
+    .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id),
+)
+"""The catalog generation and a caller's class, in one statement (one snapshot, one round
+trip): a row per role assignment (one with nulls for none), each with the user's grants active
+at ``now`` (null for none), and no user id for an identity never seen."""
 
 
 @dataclass(frozen=True)
@@ -41,15 +76,18 @@ class CallerAccess:
         return orjson.dumps([roles, sorted(str(i) for i in self.granted)])
 
 
-async def caller_access(
+async def generation_and_caller_access(
     reads: ReadConnections, claims: dict[str, Any], now: datetime
-) -> CallerAccess:
-    """The caller of verified ``claims``, with its roles and its grants active at ``now``."""
+) -> tuple[int, CallerAccess]:
+    """The catalog generation, and the caller of verified ``claims`` with its roles and its
+    grants active at ``now``."""
     issuer, subject = str(claims["iss"]), str(claims["sub"])
-    rows = await reads.rows(repository.USER_ROLES, {"issuer": issuer, "subject": subject})
-    principal = service.principal_with_roles(issuer, subject, repository.roles_of(rows))
-    granted: frozenset[uuid.UUID] = frozenset()
-    if principal.user_id is not None:
-        held = await reads.rows(ACTIVE_GRANTS, {"user_id": principal.user_id, "now": now})
-        granted = frozenset(row[0] for row in held)
-    return CallerAccess(principal, granted, now)
+    rows = await reads.rows(
+        GENERATION_AND_CLASS, {"issuer": issuer, "subject": subject, "now": now}
+    )
+    generation, user_id, *_, granted = rows[0]
+    roles = [(role, org, committee) for _, _, role, org, committee, _ in rows if role is not None]
+    principal = service.principal_with_roles(
+        issuer, subject, (user_id, roles) if user_id is not None else None
+    )
+    return int(generation), CallerAccess(principal, frozenset(granted or ()), now)

@@ -33,7 +33,7 @@ from starlette.responses import HTMLResponse, Response
 from api.auth.principals import principal_from_claims
 from api.database import ReadConnections
 from api.drs.uris import DrsNaming
-from api.graphql.caller_access import CallerAccess, caller_access
+from api.graphql.caller_access import CallerAccess, generation_and_caller_access
 from api.graphql.catalog_memo import CatalogMemo
 from api.graphql.context import Context
 from api.graphql.documents import ValidatedDocuments
@@ -135,11 +135,14 @@ async def _executed(
     cache = config.cache
     key = cache_key(document, query, operation_name, variables) if cache is not None else None
     if cache is not None and key is not None:
-        ((generation,),) = await config.reads.rows(catalog_generation.CURRENT, {})
         digest, access = key.digest, None
         if claims is not None and not key.same_for_everyone:
-            access = await caller_access(config.reads, claims, datetime.now(UTC))
+            generation, access = await generation_and_caller_access(
+                config.reads, claims, datetime.now(UTC)
+            )
             digest = hashlib.sha256(digest + access.key()).digest()
+        else:
+            ((generation,),) = await config.reads.rows(catalog_generation.CURRENT, {})
 
         async def compute() -> tuple[bytes, bool]:
             result = await execute(access)

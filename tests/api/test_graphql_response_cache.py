@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from api.database import ReadConnections
 from api.graphql import endpoint
-from api.graphql.caller_access import CallerAccess, caller_access
+from api.graphql.caller_access import CallerAccess, generation_and_caller_access
 from api.graphql.endpoint import CACHE_HEADER
 from api.graphql.response_cache import ENTRY_OVERHEAD, CacheKey, ResponseCache, cache_key
 from catalog import service
@@ -225,19 +225,19 @@ def test_an_answer_is_computed_with_the_class_it_is_kept_under(
 ) -> None:
     """A grant or role given between reading the caller's class and computing its answer must
     not put the new rights' answer under the class of researchers without them."""
-    read_class = endpoint.caller_access
+    read_class = endpoint.generation_and_caller_access
 
-    async def then_changed(*args: Any) -> CallerAccess:
-        access = await read_class(*args)
+    async def then_changed(*args: Any) -> tuple[int, CallerAccess]:
+        generation, access = await read_class(*args)
         change(factory, access_catalog["controlled"], access)
         factory.session.commit()
-        return access
+        return generation, access
 
     def controlled(body: dict[str, Any]) -> tuple[bool, bool]:
         node = body["data"]["datasets"]["edges"][0]["node"]
         return node["canReadFiles"], node["canDownload"]
 
-    monkeypatch.setattr(endpoint, "caller_access", then_changed)
+    monkeypatch.setattr(endpoint, "generation_and_caller_access", then_changed)
     rita = access_catalog["headers"]["researcher"]
     state, body = ask(client, ACCESS, {}, rita)
     monkeypatch.undo()
@@ -267,7 +267,7 @@ def test_a_failed_cache_read_is_a_masked_graphql_error(
         raise RuntimeError("secret connection string postgres://u:p@host")
 
     if signed_in:
-        monkeypatch.setattr(endpoint, "caller_access", explode)
+        monkeypatch.setattr(endpoint, "generation_and_caller_access", explode)
     else:
         monkeypatch.setattr(ReadConnections, "rows", explode)
     headers = access_catalog["headers"]["researcher"] if signed_in else {}
@@ -285,7 +285,12 @@ def test_the_class_of_access_is_read_at_the_request_time(
     committed_sessions: sessionmaker[Session], factory: Factory, access_catalog: dict[str, Any]
 ) -> None:
     """A grant counts between its start and its end, so the same caller is in another class
-    outside them: the key is read with the request's own time, and the answer computed then."""
+    outside them: the key is read with the request's own time, and the answer computed then.
+    Every role and every grant is read, with the generation, in one statement."""
+    roles = ((RoleName.COMMITTEE_MEMBER, "dac-a"), (RoleName.STEWARD, "steward-b"))
+    factory.token("researcher", *roles)
+    held = factory.dataset(publish=True, access_level="controlled", committee="dac-a")
+    factory.grant("researcher", held)  # for the next 30 days
     starts = datetime.now(UTC) + timedelta(days=1)
     governance_service.grant_access(
         factory.session,
@@ -299,24 +304,30 @@ def test_the_class_of_access_is_read_at_the_request_time(
     factory.session.commit()
     claims = {"iss": factory.issuer.issuer, "sub": "researcher"}
 
-    async def read() -> list[CallerAccess]:
+    async def read() -> list[tuple[int, CallerAccess]]:
         reads = ReadConnections(committed_sessions, pool_size=1)
         try:
             return [
-                await caller_access(reads, claims, starts - timedelta(seconds=1)),
-                await caller_access(reads, claims, starts),
-                await caller_access(reads, claims, starts + timedelta(days=1)),
-                await caller_access(reads, {**claims, "sub": "nobody"}, starts),
-            ]
+                await generation_and_caller_access(reads, claims, at)
+                for at in (starts - timedelta(seconds=1), starts, starts + timedelta(days=2))
+            ] + [await generation_and_caller_access(reads, {**claims, "sub": "nobody"}, starts)]
         finally:
             reads.close()
 
-    before, during, after, unknown = asyncio.run(read())
-    assert during.granted == {access_catalog["controlled"].id}
-    assert before.granted == after.granted == frozenset()
-    assert before.key() == after.key() == unknown.key() != during.key()
+    (generation, before), (_, during), (_, after), (_, unknown) = asyncio.run(read())
+    current = text("SELECT generation FROM catalog_generation")
+    assert generation == factory.session.scalar(current)
+    assert during.granted == {access_catalog["controlled"].id, held.id}
+    assert before.granted == after.granted == {held.id}
+    assert before.key() == after.key() != during.key()
+    assert {r.role for r in during.principal.roles} == {
+        RoleName.COMMITTEE_MEMBER,
+        RoleName.STEWARD,
+    }
     assert unknown.principal.user_id is None
     assert unknown.principal.is_authenticated
+    assert unknown.principal.roles == frozenset()
+    assert unknown.granted == frozenset()
 
 
 def test_answers_the_same_for_everyone_are_kept_once(

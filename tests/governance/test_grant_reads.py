@@ -1,13 +1,17 @@
-"""A caller's active grants, read by every signed-in catalog request, are an index scan under the
-generic plan that pooled reads use, however the grants are spread among users."""
+"""A caller's active grants, read by every signed-in catalog request (alone, or with its class
+of access), are an index scan under the generic plan that pooled reads use, however the grants
+are spread among users."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from api.graphql.caller_access import GENERATION_AND_CLASS
+from catalog.prepared import PreparedQuery
 from governance.repository import ACTIVE_GRANTS
 from tests.factories import Factory
 
@@ -36,12 +40,19 @@ def test_active_grants_are_an_index_scan_when_one_user_holds_them_all(
         values = {"user_id": reader.user_id, "now": datetime.now(UTC)}
         assert ACTIVE_GRANTS.rows(conn, values) == []
         assert len(ACTIVE_GRANTS.rows(conn, {**values, "user_id": pipeline.user_id})) == 5001
-        explained = conn.exec_driver_sql(
-            f"EXPLAIN {ACTIVE_GRANTS.execute_sql}", ACTIVE_GRANTS.arguments(values)
-        )
-        plan = "\n".join(row[0] for row in explained)
-    # An index-only scan on the Postgres the tests ship; whatever the planner's version, not a
-    # read of the whole table.
-    assert "ix_access_grants_active_by_user" in plan
-    assert "Seq Scan" not in plan
-    assert "$1" in plan  # the generic plan, not one made for this user
+        plans = [explain(conn, ACTIVE_GRANTS, values)]
+        values = {"issuer": factory.issuer.issuer, "subject": "reader", "now": values["now"]}
+        [(_, reader_id, *_, granted)] = GENERATION_AND_CLASS.rows(conn, values)
+        assert (reader_id, granted) == (reader.user_id, None)
+        plans.append(explain(conn, GENERATION_AND_CLASS, values))
+    for plan in plans:
+        # An index-only scan on the Postgres the tests ship; whatever the planner's version,
+        # not a read of the whole table.
+        assert "ix_access_grants_active_by_user" in plan
+        assert "Seq Scan on access_grants" not in plan
+        assert "$1" in plan  # the generic plan, not one made for this user
+
+
+def explain(conn: Connection, query: PreparedQuery, values: dict[str, Any]) -> str:
+    explained = conn.exec_driver_sql(f"EXPLAIN {query.execute_sql}", query.arguments(values))
+    return "\n".join(row[0] for row in explained)
