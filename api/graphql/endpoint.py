@@ -127,7 +127,9 @@ async def _executed(
 ) -> Response:
     """The answer, from the response cache where it may be kept."""
 
-    async def execute(access: CallerAccess | None = None) -> ExecutionResult:
+    async def execute(
+        claims: dict[str, Any] | None, access: CallerAccess | None = None
+    ) -> ExecutionResult:
         return await run_in_threadpool(
             _execute_in_transaction, config, document, variables, operation_name, claims, access
         )
@@ -136,7 +138,11 @@ async def _executed(
     key = cache_key(document, query, operation_name, variables) if cache is not None else None
     if cache is not None and key is not None:
         digest, access = key.digest, None
-        if claims is not None and not key.same_for_everyone:
+        if key.same_for_everyone:
+            # Kept under the anonymous key, so computed as the anonymous caller: a field that
+            # came to depend on its caller would not hand a signed-in answer to everyone.
+            claims = None
+        if claims is not None:
             generation, access = await generation_and_caller_access(
                 config.reads, claims, datetime.now(UTC)
             )
@@ -145,12 +151,12 @@ async def _executed(
             ((generation,),) = await config.reads.rows(catalog_generation.CURRENT, {})
 
         async def compute() -> tuple[bytes, bool]:
-            result = await execute(access)
+            result = await execute(claims, access)
             return orjson.dumps(_format(result)), not result.errors
 
         body, state = await cache.answer(digest, generation, compute)
         return _answer(body, state)
-    result = await execute()
+    result = await execute(claims)
     return _answer(orjson.dumps(_format(result)), None)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from graphql import parse
+from graphql import GraphQLObjectType, get_named_type, parse
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
@@ -20,7 +20,14 @@ from api.database import ReadConnections
 from api.graphql import endpoint
 from api.graphql.caller_access import CallerAccess, generation_and_caller_access
 from api.graphql.endpoint import CACHE_HEADER
-from api.graphql.response_cache import ENTRY_OVERHEAD, CacheKey, ResponseCache, cache_key
+from api.graphql.response_cache import (
+    ENTRY_OVERHEAD,
+    SAME_FOR_EVERYONE,
+    CacheKey,
+    ResponseCache,
+    cache_key,
+)
+from api.graphql.schema import schema
 from catalog import service
 from catalog.models import Dataset, RoleName
 from catalog.principals import SYSTEM
@@ -330,14 +337,45 @@ def test_the_class_of_access_is_read_at_the_request_time(
     assert unknown.granted == frozenset()
 
 
-def test_answers_the_same_for_everyone_are_kept_once(
-    client: TestClient, access_catalog: dict[str, Any]
+def test_answers_the_same_for_everyone_are_kept_once_as_the_anonymous_answer(
+    client: TestClient,
+    committed_client: Callable[..., TestClient],
+    access_catalog: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    query = "{ organizations { slug } committees { slug rules { slaDays } } }"
-    state, body = ask(client, query, {})
-    assert state == "miss"
-    for headers in access_catalog["headers"].values():
-        assert ask(client, query, {}, headers) == ("hit", body)
+    """Computed as the anonymous caller's even when an admin asks first, and without reading
+    anyone's class of access."""
+    query = "{ organizations { slug kind } committees { slug rules { slaDays } } }"
+    with committed_client(graphql_cache_mb=0) as uncached:
+        anonymous = ask(uncached, query, {})[1]
+
+    async def unread(*_args: Any) -> Any:
+        raise AssertionError("a class of access was read")
+
+    monkeypatch.setattr(endpoint, "generation_and_caller_access", unread)
+    headers = access_catalog["headers"]
+    assert ask(client, query, {}, headers["admin"]) == ("miss", anonymous)
+    for caller in [{}, *headers.values()]:
+        assert ask(client, query, {}, caller) == ("hit", anonymous)
+
+
+def test_roots_kept_for_everyone_reach_no_type_that_could_depend_on_the_caller() -> None:
+    """A field added under them that reaches datasets, files, users or requests must make its
+    root leave ``SAME_FOR_EVERYONE`` (or this list grow, after thought)."""
+    query = schema.graphql_schema.query_type
+    assert query is not None
+    reached: set[str] = set()
+    pending = [
+        get_named_type(query.fields[name].type)
+        for name in SAME_FOR_EVERYONE
+        if not name.startswith("__")
+    ]
+    while pending:
+        found = pending.pop()
+        if isinstance(found, GraphQLObjectType) and found.name not in reached:
+            reached.add(found.name)
+            pending.extend(get_named_type(f.type) for f in found.fields.values())
+    assert reached == {"Organization", "Committee", "CommitteeRules"}
 
 
 def test_answers_with_errors_are_not_kept(client: TestClient) -> None:
@@ -364,6 +402,7 @@ def test_other_operations_are_executed_every_time(client: TestClient) -> None:
         ('{ ...F } fragment F on Query { dataset(accession: "A") { title } }', None, "per class"),
         ('{ ... on Query { drsObject(id: "x") { id } } }', None, "per class"),
         ("{ __schema { types { name } } }", None, "everyone"),
+        ("{ organizations { slug } datasets(first: 1) { totalCount } }", None, "per class"),
         ("{ ...F } fragment F on Query { me { subject } }", None, None),
         ('{ search(query: "x") { totalCount } }', None, None),
         ("{ datasets(first: 1) { totalCount } myGrants { id } }", None, None),
