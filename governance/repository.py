@@ -92,7 +92,8 @@ ACTIVE_GRANTS = PreparedQuery(
         active(bindparam("now", type_=DateTime(timezone=True))),
     ),
 )
-"""Read by every signed-in catalog page, so prepared once per connection."""
+"""Read by signed-in catalog pages the response cache does not answer (which read the grants
+with the caller's class, ``api.graphql.caller_access``), so prepared once per connection."""
 
 
 def all_granted_dataset_ids(
