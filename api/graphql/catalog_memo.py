@@ -1,16 +1,16 @@
 """Parts of catalog answers kept for one catalog generation: dataset nodes as ``json_pages``
 builds them, and a caller's pages of datasets and how many a filter matches.
 
-The response cache keeps whole answers, for anonymous callers only: a signed-in caller's
-answer depends on their roles and grants. Most of what such an answer holds does not: a
-dataset's JSON for one selection depends on the catalog and on the three access flags the
-statement receives (may list files, may download, stewards it), and a page or a count on the
-filter, the ordering and the caller's visibility (the ``Principal``). Those parts are kept
-under keys that name everything they depend on, for the generation the request read before
-anything it keeps, and only if that generation is still current once they are computed
-(``Context.keep``): each statement reads the latest commit, and the generation moves in the
-same commit as the data. A request that sees a newer generation empties the memo; one that
-sees an older one neither reads nor writes it.
+The response cache keeps whole answers per class of access (roles and grants), and misses
+whenever a caller's class or query has not been answered at this generation. Most of what such
+an answer holds does not depend on the class: a dataset's JSON for one selection depends on the
+catalog and on the three access flags the statement receives (may list files, may download,
+stewards it), and a page or a count on the filter, the ordering and the caller's visibility (the
+``Principal``). Those parts are kept under keys that name everything they depend on, for the
+generation the request read before anything it keeps, and only if that generation is still
+current once they are computed (``Context.keep``): each statement reads the latest commit, and
+the generation moves in the same commit as the data. A request that sees a newer generation
+empties the memo; one that sees an older one neither reads nor writes it.
 """
 
 from __future__ import annotations
