@@ -222,8 +222,11 @@ def _differences(built: Any, expected: Any, path: str = "") -> list[str]:
     return [] if built == expected else [f"{path}: {built!r} != {expected!r}"]
 
 
-def _callers(catalog: dict[str, Any]) -> dict[str, dict[str, str]]:
-    return {"anonymous": {}, **catalog["headers"]}
+@pytest.fixture(params=["anonymous", *ROLES])
+def headers(request: pytest.FixtureRequest, catalog: dict[str, Any]) -> dict[str, str]:
+    """Each kind of caller's headers in turn."""
+    callers: dict[str, dict[str, str]] = {"anonymous": {}, **catalog["headers"]}
+    return callers[request.param]
 
 
 def _built_as_json(client: TestClient, connection: Connection, *args: Any) -> tuple[Any, bool]:
@@ -247,15 +250,9 @@ def _compared(
     return built, as_json
 
 
-@pytest.mark.parametrize("role", ["anonymous", *ROLES])
 def test_pages_equal_the_general_path(
-    client: TestClient,
-    general: TestClient,
-    connection: Connection,
-    catalog: dict[str, Any],
-    role: str,
+    client: TestClient, general: TestClient, connection: Connection, headers: dict[str, str]
 ) -> None:
-    headers = _callers(catalog)[role]
     variables: dict[str, Any] = {
         "first": 3,
         "status": ["PUBLISHED", "RETIRED", "DRAFT"],
@@ -277,15 +274,13 @@ def test_pages_equal_the_general_path(
     assert all("more" not in edge["n"] for edge in built["datasets"]["again"])
 
 
-@pytest.mark.parametrize("role", ["anonymous", *ROLES])
 def test_one_dataset_equals_the_general_path(
     client: TestClient,
     general: TestClient,
     connection: Connection,
     catalog: dict[str, Any],
-    role: str,
+    headers: dict[str, str],
 ) -> None:
-    headers = _callers(catalog)[role]
     after = encode_cursor(["files", "rich-0"])
     for accession in catalog["accessions"]:
         for variables in ({"a": accession}, {"a": accession, "after": after}):
